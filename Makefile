@@ -1,0 +1,42 @@
+# mmconvnextv2: `make install`, `make test`, `make demo` (README). Everything lives in .venv.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+# every pip call holds torch, setuptools and mmcv at the versions that work together
+PIPC := $(PIP) install -c constraints.txt
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: install test test-all demo install-minkowski lint clean-venv
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt setup.py tools/install/build_mmcv.sh
+	test -x $(PY) || python3 -m venv $(VENV)
+	# torch first: mmcv's ops are compiled against it. On this machine both wheels are local.
+	$(PIPC) torch==2.14.1 torchvision==0.29.1
+	# mmcv 2.1.0 with its compiled ops (RoIAlign, nms), built once and cached; see the script
+	$(PIPC) "setuptools>=77,<81" wheel
+	bash tools/install/build_mmcv.sh $(PY)
+	$(PIPC) -r requirements.txt -r requirements-dev.txt
+	$(PIPC) --no-deps --no-build-isolation -e .
+	$(PY) -c "import mmconvnextv2, mmdet, mmseg, mmcv.ops; print('mmconvnextv2 installed')"
+	touch $(STAMP)
+
+# The CI suite: everything but the tests marked `slow` that CI skips (see pyproject.toml).
+test: install
+	$(PY) -m pytest tests $(PYTEST_ARGS)
+
+test-all: install
+	$(PY) -m pytest tests --runslow $(PYTEST_ARGS)
+
+# MinkowskiEngine 0.5.4, CPU-only, for sparse_backend='minkowski' (optional; ~9 minutes)
+install-minkowski: install
+	bash tools/install/build_minkowski.sh $(PY)
+
+lint: install
+	$(PY) -m ruff check mmconvnextv2 tools tests configs
+
+clean-venv:
+	rm -rf $(VENV)

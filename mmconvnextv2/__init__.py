@@ -1,0 +1,12 @@
+"""mmconvnextv2: ConvNeXt V2 and FCMAE for OpenMMLab.
+
+``import mmconvnextv2`` registers the models in mmpretrain's registry and the engine parts in
+mmengine's; nothing optional (MinkowskiEngine, mmdet, mmseg) is imported on this path.
+"""
+from . import models  # noqa: F401
+from .utils import register_safe_globals
+from .version import __version__
+
+register_safe_globals()
+
+__all__ = ['__version__']

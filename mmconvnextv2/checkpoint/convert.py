@@ -1,0 +1,190 @@
+"""Pure conversions of ConvNeXt V2 checkpoints from the rest of the world to ours.
+
+Our layout is mmpretrain's ``ImageClassifier`` with our ``ConvNeXtV2`` backbone:
+``backbone.downsample_layers.*``, ``backbone.stages.{i}.{j}.{dwconv,norm,pwconv1,grn,pwconv2}``,
+``backbone.norm3`` (the final LayerNorm after global pooling) and ``head.fc`` (the classifier).
+Encoder-only sources (FCMAE pretraining) give ``backbone.*`` keys only.
+
+Each function takes a state dict of tensors and returns a new one; none reads files or runs
+anything stored in a checkpoint.
+"""
+import math
+import re
+from collections import OrderedDict
+from typing import Dict, Iterable, Mapping, Optional, Tuple
+
+import torch
+
+StateDict = Dict[str, torch.Tensor]
+
+SOURCES = ('official', 'timm', 'mmpretrain')
+
+
+def unwrap(checkpoint: Mapping) -> StateDict:
+    """The state dict inside a checkpoint (``model``, ``state_dict`` or ``module`` wrappers)."""
+    for key in ('state_dict', 'model', 'module'):
+        if isinstance(checkpoint, Mapping) and key in checkpoint and \
+                isinstance(checkpoint[key], Mapping):
+            return unwrap(checkpoint[key])
+    return dict(checkpoint)
+
+
+def _minkowski_kernel_to_dense(v: torch.Tensor) -> torch.Tensor:
+    """A MinkowskiEngine kernel as the equivalent ``nn.Conv2d`` weight.
+
+    Dense convs are ``(K*K, C_in, C_out)``; channelwise (depthwise) ones are ``(K*K, C)``.
+    The spatial offsets are stored x-major, hence the final transpose (as the official
+    ``remap_checkpoint_keys``).
+    """
+    if v.ndim == 3:
+        kk, c_in, c_out = v.shape
+        k = math.isqrt(kk)
+        return v.permute(2, 1, 0).reshape(c_out, c_in, k, k).transpose(3, 2).contiguous()
+    kk, c = v.shape
+    k = math.isqrt(kk)
+    return v.permute(1, 0).reshape(c, 1, k, k).transpose(3, 2).contiguous()
+
+
+def convert_official(state_dict: Mapping) -> StateDict:
+    """facebookresearch/ConvNeXt-V2 → ours.
+
+    Handles the fine-tuned classifiers (``convnextv2_*_224_ema.pt``: dense keys, GRN
+    parameters shaped ``(1, 1, 1, C)``) and the FCMAE pretraining checkpoints
+    (``*_fcmae.pt``: ``encoder.`` prefix, MinkowskiEngine ``kernel`` tensors, ``ln``/``linear``
+    wrappers). Decoder weights of an FCMAE checkpoint are dropped here; see
+    :func:`convert_official_fcmae` to keep them.
+    """
+    out = OrderedDict()
+    for k, v in unwrap(state_dict).items():
+        if k.startswith('encoder.'):
+            k = k[len('encoder.'):]
+        elif k.startswith(('proj.', 'decoder.', 'pred.', 'mask_token')):
+            continue
+        if k.endswith('.kernel'):
+            k, v = k[:-len('.kernel')] + '.weight', _minkowski_kernel_to_dense(v)
+        k = re.sub(r'\.(ln|linear)\.', '.', k)
+        if '.grn.' in k or (k.endswith('bias') and v.ndim > 1):
+            v = v.reshape(-1)
+        if k.startswith('head.'):
+            out['head.fc.' + k[len('head.'):]] = v
+        elif k.startswith('norm.'):
+            out['backbone.norm3.' + k[len('norm.'):]] = v
+        else:
+            out['backbone.' + k] = v
+    return out
+
+
+def convert_official_fcmae(state_dict: Mapping) -> StateDict:
+    """An official FCMAE checkpoint → our ``FCMAE`` model (encoder, decoder, mask token).
+
+    The decoder keys map to our ``FCMAENeck``: ``proj`` → ``neck.proj``, ``mask_token`` →
+    ``neck.mask_token``, ``decoder.{j}`` → ``neck.decoder.{j}``, ``pred`` → ``neck.pred``.
+    """
+    sd = unwrap(state_dict)
+    out = convert_official({k: v for k, v in sd.items() if k.startswith('encoder.')})
+    for k, v in sd.items():
+        if k.startswith(('proj.', 'pred.', 'mask_token')):
+            out['neck.' + k] = v
+        elif k.startswith('decoder.'):
+            out['neck.' + k] = v.reshape(-1) if '.grn.' in k else v
+    return out
+
+
+def convert_timm(state_dict: Mapping) -> StateDict:
+    """timm ``convnextv2_*`` → ours."""
+    out = OrderedDict()
+    for k, v in unwrap(state_dict).items():
+        k = k.replace('stem.', 'downsample_layers.0.')
+        k = re.sub(r'stages\.(\d+)\.downsample\.', r'downsample_layers.\1.', k)
+        k = re.sub(r'stages\.(\d+)\.blocks\.(\d+)\.', r'stages.\1.\2.', k)
+        k = k.replace('.conv_dw.', '.dwconv.').replace('.mlp.fc1.', '.pwconv1.')
+        k = k.replace('.mlp.fc2.', '.pwconv2.').replace('.mlp.grn.weight', '.grn.gamma')
+        k = k.replace('.mlp.grn.bias', '.grn.beta')
+        if re.search(r'\.pwconv[12]\.weight$', k) and v.ndim == 4:  # timm's 1x1 conv MLP
+            v = v.flatten(1)
+        if k.startswith('head.norm.'):
+            out['backbone.norm3.' + k[len('head.norm.'):]] = v
+        elif k.startswith('head.fc.'):
+            out[k] = v
+        elif k.startswith('norm_pre.'):
+            raise ValueError(f'{k}: timm models with a pre-head norm are not ConvNeXt V2')
+        else:
+            out['backbone.' + k] = v
+    return out
+
+
+def convert_mmpretrain(state_dict: Mapping) -> StateDict:
+    """mmpretrain ``ConvNeXt(use_grn=True, layer_scale_init_value=0)`` → ours."""
+    out = OrderedDict()
+    for k, v in unwrap(state_dict).items():
+        k = k.replace('.depthwise_conv.', '.dwconv.')
+        k = k.replace('.pointwise_conv1.', '.pwconv1.').replace('.pointwise_conv2.', '.pwconv2.')
+        if re.search(r'stages\.\d+\.\d+\.gamma$', k):
+            raise ValueError(f'{k}: layer scale is not part of ConvNeXt V2 (build the '
+                             f'mmpretrain model with layer_scale_init_value=0)')
+        out[k] = v
+    return out
+
+
+CONVERTERS = dict(official=convert_official, timm=convert_timm, mmpretrain=convert_mmpretrain)
+
+
+def convert(state_dict: Mapping, src: str) -> StateDict:
+    """Convert ``state_dict`` from ``src`` (one of :data:`SOURCES`) to our layout."""
+    if src not in CONVERTERS:
+        raise ValueError(f'unknown checkpoint source {src!r}; choose from {SOURCES}')
+    return CONVERTERS[src](state_dict)
+
+
+def infer_arch(state_dict: Mapping, prefix: str = 'backbone.') -> Dict[str, list]:
+    """Depths and channels of the ConvNeXt V2 whose weights ``state_dict`` holds."""
+    depths: Dict[int, int] = {}
+    channels: Dict[int, int] = {}
+    pattern = re.compile(re.escape(prefix) + r'stages\.(\d+)\.(\d+)\.dwconv\.weight$')
+    for k, v in state_dict.items():
+        m = pattern.match(k)
+        if m:
+            i, j = int(m.group(1)), int(m.group(2))
+            depths[i] = max(depths.get(i, 0), j + 1)
+            channels[i] = v.shape[0]
+    if not depths:
+        raise ValueError(f'no "{prefix}stages.<i>.<j>.dwconv.weight" keys: this is not a '
+                         f'ConvNeXt V2 state dict in our layout')
+    stages = sorted(depths)
+    return dict(depths=[depths[i] for i in stages], channels=[channels[i] for i in stages])
+
+
+def arch_name(arch: Mapping, settings: Mapping) -> Optional[str]:
+    """The name in ``settings`` of ``arch`` (depths and channels), or None."""
+    for name, setting in settings.items():
+        if list(setting['depths']) == list(arch['depths']) and \
+                list(setting['channels']) == list(arch['channels']):
+            return name
+    return None
+
+
+def compare_state_dicts(got: Mapping, expected: Mapping,
+                        ignore: Iterable[str] = ()) -> Tuple[list, list, list]:
+    """Missing keys, unexpected keys and ``(key, got_shape, expected_shape)`` mismatches."""
+    ignore = tuple(ignore)
+    missing = [k for k in expected if k not in got and not k.startswith(ignore)]
+    unexpected = [k for k in got if k not in expected and not k.startswith(ignore)]
+    shapes = [(k, tuple(got[k].shape), tuple(expected[k].shape)) for k in expected
+              if k in got and tuple(got[k].shape) != tuple(expected[k].shape)]
+    return missing, unexpected, shapes
+
+
+def check_state_dict(got: Mapping, expected: Mapping, ignore: Iterable[str] = (),
+                     what: str = 'checkpoint', limit: int = 5) -> None:
+    """Raise a ``ValueError`` naming the first missing, unexpected and mis-shaped keys."""
+    missing, unexpected, shapes = compare_state_dicts(got, expected, ignore)
+    problems = []
+    if missing:
+        problems.append(f'{len(missing)} missing keys, e.g. {missing[:limit]}')
+    if unexpected:
+        problems.append(f'{len(unexpected)} unexpected keys, e.g. {unexpected[:limit]}')
+    if shapes:
+        shown = ', '.join(f'{k}: {g} vs expected {e}' for k, g, e in shapes[:limit])
+        problems.append(f'{len(shapes)} shape mismatches, e.g. {shown}')
+    if problems:
+        raise ValueError(f'{what} does not fit the model: ' + '; '.join(problems))

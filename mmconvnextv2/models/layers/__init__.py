@@ -1,0 +1,3 @@
+from .grn import GRN
+
+__all__ = ['GRN']

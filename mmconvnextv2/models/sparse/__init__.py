@@ -1,0 +1,25 @@
+"""Sparse-execution backends of the ConvNeXt V2 encoder (see :mod:`.base`)."""
+from .base import DenseExecution, GatherBackend, MaskedDenseBackend, SparseBackend
+
+SPARSE_BACKENDS = ('gather', 'masked_dense', 'minkowski')
+
+
+def build_sparse_backend(name: str, mask, stem_stride: int, image_size,
+                         num_stages: int) -> SparseBackend:
+    """The backend ``name`` for one forward pass with ``mask`` (``(N, h, w)``, 1 = masked).
+
+    ``'minkowski'`` imports MinkowskiEngine here, only when it is chosen.
+    """
+    if name == 'gather':
+        cls = GatherBackend
+    elif name == 'masked_dense':
+        cls = MaskedDenseBackend
+    elif name == 'minkowski':
+        from .minkowski import MinkowskiBackend as cls
+    else:
+        raise ValueError(f'unknown sparse_backend {name!r}; choose from {SPARSE_BACKENDS}')
+    return cls(mask, stem_stride, image_size, num_stages)
+
+
+__all__ = ['SparseBackend', 'DenseExecution', 'GatherBackend', 'MaskedDenseBackend',
+           'SPARSE_BACKENDS', 'build_sparse_backend']

@@ -1,0 +1,188 @@
+"""How the ConvNeXt V2 encoder runs on a masked image.
+
+A *sparse backend* holds the mask of one forward pass and carries the encoder's features in
+its own representation. The encoder's layers are written once; they ask the backend for the
+two kinds of work they do:
+
+* ``pointwise(fn, x)``: ``fn`` maps channels-last features ``(N, *spatial, C)`` to the same
+  layout (LayerNorm, the block MLP with GRN). It is called as ``fn(features, valid)``; ``valid``
+  is ``None`` when the features hold visible positions only, else a ``(N, *spatial, 1)`` map
+  that is 1 at visible positions, for the per-sample GRN statistics.
+* ``spatial(conv, x)``: a convolution (the 7x7 depthwise one, the 2x2/2 downsampling one),
+  with submanifold semantics: outputs exist at visible positions only, and inputs at masked
+  positions are zero, so nothing at a masked position reaches a visible one.
+
+The mask convention is MAE's: ``mask`` is ``(N, h, w)`` on the patch grid, 1 = masked (removed),
+0 = visible (kept). Every sample keeps the same number of patches.
+"""
+from typing import Callable, List, Optional
+
+import torch
+from torch import nn
+
+PointwiseFn = Callable[[torch.Tensor, Optional[torch.Tensor]], torch.Tensor]
+
+
+class SparseBackend:
+    """Base class: the mask at every stage resolution, and the interface the encoder uses.
+
+    Args:
+        mask (Tensor): ``(N, h, w)`` patch mask, 1 = masked.
+        stem_stride (int): Stride of the stem; stage ``i`` has stride ``stem_stride * 2**i``.
+        image_size (tuple[int, int]): ``(H, W)`` of the input images.
+        num_stages (int): Number of encoder stages.
+    """
+
+    name = ''
+
+    def __init__(self, mask: torch.Tensor, stem_stride: int, image_size, num_stages: int):
+        if mask.ndim != 3:
+            raise ValueError(f'mask must be (N, h, w) on the patch grid, got shape '
+                             f'{tuple(mask.shape)}')
+        H, W = image_size
+        h, w = mask.shape[-2:]
+        if H % h or W % w or H // h != W // w:
+            raise ValueError(f'mask grid {h}x{w} does not tile the {H}x{W} image into square '
+                             f'patches')
+        patch = H // h
+        total_stride = stem_stride * 2**(num_stages - 1)
+        if patch % total_stride:
+            raise ValueError(f'patch size {patch} (image {H}x{W}, mask {h}x{w}) must be a '
+                             f'multiple of the encoder stride {total_stride}, or masked '
+                             f'patches would share positions with visible ones')
+        visible = (mask == 0)
+        counts = visible.flatten(1).sum(1)
+        if counts.numel() and (counts != counts[0]).any():
+            raise ValueError(f'every sample must keep the same number of patches, got '
+                             f'{counts.tolist()}')
+        if counts.numel() and counts[0] == 0:
+            raise ValueError('the mask hides every patch; nothing is left to encode')
+        # visible[i]: (N, H_i, W_i) bool at the resolution of stage i
+        self.visible: List[torch.Tensor] = []
+        for i in range(num_stages):
+            scale = patch // (stem_stride * 2**i)
+            self.visible.append(
+                visible.repeat_interleave(scale, 1).repeat_interleave(scale, 2))
+        self.stage = 0
+
+    # The interface used by the encoder ------------------------------------------------------
+    def enter(self, x: torch.Tensor) -> torch.Tensor:
+        """Take the dense stem output ``(N, C, H/4, W/4)`` into the backend's representation."""
+        raise NotImplementedError
+
+    def pointwise(self, fn: PointwiseFn, x):
+        raise NotImplementedError
+
+    def spatial(self, conv: nn.Conv2d, x):
+        """Same-resolution convolution with submanifold semantics."""
+        raise NotImplementedError
+
+    def downsample(self, conv: nn.Conv2d, x):
+        """Strided convolution into the next stage's resolution."""
+        raise NotImplementedError
+
+    def dense(self, x) -> torch.Tensor:
+        """The current features as an NCHW map, zero at masked positions."""
+        raise NotImplementedError
+
+
+class DenseExecution(SparseBackend):
+    """No mask: plain dense execution. The representation is an NCHW map."""
+
+    name = 'dense'
+
+    def __init__(self):
+        self.stage = 0
+
+    def enter(self, x):
+        return x
+
+    def pointwise(self, fn, x):
+        return fn(x.permute(0, 2, 3, 1), None).permute(0, 3, 1, 2)
+
+    def spatial(self, conv, x):
+        return conv(x)
+
+    def downsample(self, conv, x):
+        self.stage += 1
+        return conv(x)
+
+    def dense(self, x):
+        return x
+
+
+class MaskedDenseBackend(SparseBackend):
+    """The reference: dense operations, with zeros re-imposed at masked positions.
+
+    The representation is an NCHW map that is zero at masked positions after every operation;
+    GRN statistics use ``valid`` so that the values a pointwise op leaves at masked positions
+    (LayerNorm's bias, say) never enter them. It does all the dense work.
+    """
+
+    name = 'masked_dense'
+
+    def _valid(self, x: torch.Tensor) -> torch.Tensor:
+        return self.visible[self.stage].unsqueeze(-1).to(x.dtype)  # (N, H, W, 1)
+
+    def enter(self, x):
+        return x * self._valid(x).permute(0, 3, 1, 2)
+
+    def pointwise(self, fn, x):
+        valid = self._valid(x)
+        return (fn(x.permute(0, 2, 3, 1), valid) * valid).permute(0, 3, 1, 2)
+
+    def spatial(self, conv, x):
+        return conv(x) * self._valid(x).permute(0, 3, 1, 2)
+
+    def downsample(self, conv, x):
+        self.stage += 1
+        return self.spatial(conv, x)
+
+    def dense(self, x):
+        return x
+
+
+class GatherBackend(SparseBackend):
+    """Pointwise work on the visible positions only.
+
+    The representation is ``(N, L, C)``: the features of the ``L`` visible positions of each
+    sample, in row-major order. LayerNorm, the MLP and GRN run on these tokens alone (with 60%
+    of the patches masked, 40% of the dense work); a convolution scatters the tokens into a
+    zero map, runs densely, and gathers the visible outputs back.
+    """
+
+    name = 'gather'
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # index[i]: (N, L_i) flat positions of the visible pixels at stage i
+        self.index = [v.flatten(1).nonzero()[:, 1].view(v.shape[0], -1) for v in self.visible]
+
+    def _gather(self, x_nchw: torch.Tensor) -> torch.Tensor:
+        N, C = x_nchw.shape[:2]
+        flat = x_nchw.flatten(2).transpose(1, 2)  # (N, HW, C)
+        index = self.index[self.stage].unsqueeze(-1).expand(-1, -1, C)
+        return flat.gather(1, index)
+
+    def dense(self, x):
+        N, L, C = x.shape
+        H, W = self.visible[self.stage].shape[1:]
+        out = x.new_zeros(N, H * W, C)
+        index = self.index[self.stage].unsqueeze(-1).expand(-1, -1, C)
+        out = out.scatter(1, index, x)
+        return out.view(N, H, W, C).permute(0, 3, 1, 2)
+
+    def enter(self, x):
+        return self._gather(x)
+
+    def pointwise(self, fn, x):
+        return fn(x, None)
+
+    def spatial(self, conv, x):
+        return self._gather(conv(self.dense(x)))
+
+    def downsample(self, conv, x):
+        y = conv(self.dense(x))
+        self.stage += 1
+        return self._gather(y)
+
