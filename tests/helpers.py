@@ -9,3 +9,26 @@ def randomize_(module: torch.nn.Module, std: float = 0.1) -> torch.nn.Module:
         for name, p in module.named_parameters():
             p.normal_(1.0 if name.endswith('norm.weight') else 0.0, std)
     return module
+
+
+def write_image_folder(root, classes=2, per_class=4, size=64, seed=0):
+    """A tiny ImageNet-layout folder (``root/train/<class>/*.png``) of structured images:
+    smooth colour gradients with a bright square, different per image."""
+    import os
+
+    import numpy as np
+    from PIL import Image
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:size, 0:size] / size
+    for c in range(classes):
+        folder = os.path.join(root, 'train', f'class{c}')
+        os.makedirs(folder, exist_ok=True)
+        for i in range(per_class):
+            a, b = rng.uniform(0.2, 1.0, 2)
+            img = np.stack([a * yy, b * xx, 0.5 * (yy + xx) * (c + 1) / classes], -1)
+            s = rng.integers(size // 6, size // 3)
+            y0, x0 = rng.integers(0, size - s, 2)
+            img[y0:y0 + s, x0:x0 + s] = rng.uniform(0.5, 1.0, 3)
+            Image.fromarray((img * 255).astype(np.uint8)).save(
+                os.path.join(folder, f'{i}.png'))
+    return root

@@ -126,6 +126,21 @@ def convert_mmpretrain(state_dict: Mapping) -> StateDict:
     return out
 
 
+def fcmae_to_backbone(state_dict: Mapping) -> StateDict:
+    """An FCMAE checkpoint of ours → the encoder as a backbone checkpoint (``backbone.*``).
+
+    The decoder (``neck.*``) and loss head are dropped; the encoder has no final norm, so a
+    fine-tuning model initializes its ``norm3`` (as the official fine-tuning does).
+    """
+    sd = unwrap(state_dict)
+    out = OrderedDict((k, v) for k, v in sd.items() if k.startswith('backbone.'))
+    if not out:
+        raise ValueError(f'no "backbone." keys: not an FCMAE checkpoint of ours (first keys: '
+                         f'{list(sd)[:5]}); official *_fcmae.pt files convert with '
+                         f'convnextv2_to_mm.py --src official')
+    return out
+
+
 CONVERTERS = dict(official=convert_official, timm=convert_timm, mmpretrain=convert_mmpretrain)
 
 

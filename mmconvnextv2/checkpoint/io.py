@@ -5,7 +5,7 @@ from typing import Mapping, Optional
 
 import torch
 
-from .convert import arch_name, check_state_dict, convert, infer_arch, unwrap
+from .convert import arch_name, check_state_dict, convert, fcmae_to_backbone, infer_arch, unwrap
 
 
 def load_checkpoint_file(path: str) -> Mapping:
@@ -67,8 +67,28 @@ def convert_checkpoint(src: str, in_path: str, out_path: str) -> dict:
                      what=f'{in_path} converted from {src}')
     meta = dict(arch=arch_name(arch, ConvNeXtV2.arch_settings) or arch, source=src,
                 num_classes=num_classes)
+    _save(dict(state_dict=state_dict, meta=meta), out_path)
+    return meta
+
+
+def _save(obj: dict, out_path: str) -> None:
     os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
     tmp = out_path + '.tmp'
-    torch.save(dict(state_dict=state_dict, meta=meta), tmp)
+    torch.save(obj, tmp)
     os.replace(tmp, out_path)  # never leave a half-written file under the final name
+
+
+def convert_fcmae_checkpoint(in_path: str, out_path: str) -> dict:
+    """Our FCMAE checkpoint at ``in_path`` → a backbone checkpoint at ``out_path``.
+
+    The output initializes a fine-tuning model with ``--cfg-options pretrained=OUT``.
+    """
+    from ..models import ConvNeXtV2
+    state_dict = fcmae_to_backbone(load_checkpoint_file(in_path))
+    arch = infer_arch(state_dict)
+    check_state_dict(state_dict, expected_state_dict(arch, None), ignore=('backbone.norm',),
+                     what=f'{in_path} (FCMAE encoder)')
+    meta = dict(arch=arch_name(arch, ConvNeXtV2.arch_settings) or arch, source='fcmae',
+                num_classes=None)
+    _save(dict(state_dict=state_dict, meta=meta), out_path)
     return meta

@@ -1,0 +1,3 @@
+# Decoder ablation (report Table 1c), ConvNeXt V2-B, 800 epochs: decoder width 256.
+_base_ = ['../fcmae_convnextv2-base_32xb128-800e_in1k.py']
+model = dict(neck=dict(embed_dim=256))

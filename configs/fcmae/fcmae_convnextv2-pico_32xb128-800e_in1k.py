@@ -1,0 +1,2 @@
+_base_ = ['./fcmae_convnextv2-tiny_32xb128-800e_in1k.py']
+model = dict(backbone=dict(arch='pico'), neck=dict(in_channels=512))

@@ -1,0 +1,3 @@
+from .fcmae_head import FCMAEHead, patchify, unpatchify
+
+__all__ = ['FCMAEHead', 'patchify', 'unpatchify']

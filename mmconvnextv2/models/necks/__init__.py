@@ -1,0 +1,3 @@
+from .fcmae_neck import FCMAENeck
+
+__all__ = ['FCMAENeck']

@@ -1,0 +1,3 @@
+from .fcmae import FCMAE, random_patch_mask
+
+__all__ = ['FCMAE', 'random_patch_mask']
