@@ -3,7 +3,7 @@
 ``import mmconvnextv2`` registers the models in mmpretrain's registry and the engine parts in
 mmengine's; nothing optional (MinkowskiEngine, mmdet, mmseg) is imported on this path.
 """
-from . import models  # noqa: F401
+from . import engine, models  # noqa: F401
 from .utils import register_safe_globals
 from .version import __version__
 

@@ -28,6 +28,7 @@ def tiny_options(data_root, work_dir, iters):
         'default_hooks.checkpoint': dict(type='CheckpointHook', interval=iters,
                                          by_epoch=False),
         'default_hooks.logger.interval': 1,
+        'custom_hooks': [dict(type='FCMAEReconstructionHook', num_images=2)],
         'work_dir': str(work_dir),
     }
 
@@ -97,6 +98,21 @@ def test_checkpoint_converts_to_a_backbone_and_fine_tunes_from_it(pretrained):
     model.init_weights()
     for k, v in encoder.items():
         torch.testing.assert_close(model.state_dict()[k], v, rtol=0, atol=0)
+
+
+def test_reconstruction_pictures(pretrained):
+    tmp, _, _ = pretrained
+    from PIL import Image
+    hook_png = tmp / 'work' / 'reconstructions' / 'final.png'
+    assert Image.open(hook_png).size == (3 * 68 + 4, 2 * 68 + 4)
+    tool = os.path.join(ROOT, 'tools', 'analysis', 'visualize_reconstruction.py')
+    images = sorted((tmp / 'data' / 'train' / 'class0').glob('*.png'))[:3]
+    out = tmp / 'recon.png'
+    result = subprocess.run([sys.executable, tool, CONFIG, str(tmp / 'work' / f'iter_{ITERS}.pth'),
+                             *map(str, images), '--size', '64', '--out', str(out)],
+                            capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert Image.open(out).size == (3 * 68 + 4, 3 * 68 + 4)
 
 
 def test_missing_pretrained_file_is_named(tmp_path):

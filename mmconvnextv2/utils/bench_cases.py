@@ -1,0 +1,136 @@
+"""The contenders of ``tools/analysis/benchmark.py``."""
+from typing import Callable, Dict, Sequence, Tuple
+
+import torch
+
+from .benchmark import autocast
+
+Case = Tuple[str, str, Callable[[], None]]  # (group, name, step)
+
+
+def _fcmae(arch: str, backend: str, decoder_type: str = 'convnext'):
+    from mmpretrain.registry import MODELS
+
+    from ..models import ConvNeXtV2
+    channels = ConvNeXtV2.arch_settings[arch]['channels']
+    unet = decoder_type == 'unet'
+    return MODELS.build(
+        dict(type='FCMAE',
+             backbone=dict(type='ConvNeXtV2', arch=arch, final_norm=False,
+                           gap_before_final_norm=False, sparse_backend=backend,
+                           out_indices=(0, 1, 2, 3) if unet else (3, )),
+             neck=dict(type='FCMAENeck', in_channels=channels[-1], embed_dim=512,
+                       decoder_type=decoder_type, skip_channels=channels[:3], num_heads=16),
+             head=dict(type='FCMAEHead')))
+
+
+def _train_step(model, imgs, enc_mask, loss_mask, device, dtype):
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+
+    def step():
+        optimizer.zero_grad(set_to_none=True)
+        with autocast(device, dtype):
+            feats = model.backbone(imgs, enc_mask)
+            pred = model.neck(feats, loss_mask)
+            loss = model.head.loss(pred.float(), imgs, loss_mask)
+        loss.backward()
+        optimizer.step()
+
+    return step
+
+
+def fcmae_cases(arch: str = 'tiny', size: int = 224, batch: int = 8,
+                ratios: Sequence[float] = (0.0, 0.6, 0.75),
+                backends: Sequence[str] = ('masked_dense', 'gather'), device: str = 'cpu',
+                dtype: str = 'fp32', seed: int = 0) -> Dict[str, Case]:
+    """One FCMAE training step (forward, backward, AdamW) per sparse backend and mask ratio,
+    and the dense step (no mask; loss on every patch) as group ``dense``."""
+    from ..models import random_patch_mask
+    g = torch.Generator().manual_seed(seed)
+    imgs = torch.randn(batch, 3, size, size, generator=g).to(device)
+    grid = size // 32
+    cases = {}
+    dense = _fcmae(arch, 'gather').to(device)
+    every_patch = torch.ones(batch, grid, grid, device=device)
+    cases['dense'] = ('fcmae_step', 'dense (no mask)',
+                      _train_step(dense, imgs, None, every_patch, device, dtype))
+    for ratio in ratios:
+        if ratio == 0:
+            enc_mask, loss_mask = torch.zeros(batch, grid, grid, device=device), every_patch
+        else:
+            enc_mask = random_patch_mask(batch, grid, grid, ratio, generator=g).to(device)
+            loss_mask = enc_mask
+        for backend in backends:
+            model = _fcmae(arch, backend).to(device)
+            model.load_state_dict(dense.state_dict())
+            cases[f'{backend}@{ratio}'] = (
+                f'fcmae_step mask {ratio}', backend,
+                _train_step(model, imgs, enc_mask, loss_mask, device, dtype))
+    return cases
+
+
+def decoder_cases(arch: str = 'tiny', size: int = 224, batch: int = 8, device: str = 'cpu',
+                  dtype: str = 'fp32', seed: int = 0) -> Dict[str, Case]:
+    """The FCMAE step (mask 0.6, gather) per decoder type, for the decoder ablation's speed."""
+    from ..models import random_patch_mask
+    g = torch.Generator().manual_seed(seed)
+    imgs = torch.randn(batch, 3, size, size, generator=g).to(device)
+    mask = random_patch_mask(batch, size // 32, size // 32, 0.6, generator=g).to(device)
+    cases = {}
+    for decoder_type, depth in (('unet', 1), ('transformer', 4), ('convnext', 1)):
+        model = _fcmae(arch, 'gather', decoder_type).to(device)
+        if decoder_type == 'transformer':
+            model.neck = type(model.neck)(in_channels=model.neck.proj.in_channels,
+                                          embed_dim=512, depth=depth,
+                                          decoder_type='transformer').to(device)
+        cases[decoder_type] = ('fcmae_step by decoder', decoder_type,
+                               _train_step(model, imgs, mask, mask, device, dtype))
+    return cases
+
+
+def backbone_cases(arch: str = 'tiny', size: int = 224, batch: int = 8, device: str = 'cpu',
+                   dtype: str = 'fp32', channels_last: bool = False, compile: bool = False,
+                   backward: bool = False, seed: int = 0) -> Dict[str, Case]:
+    """This project's ConvNeXt V2, timm's ``convnextv2_<arch>`` and mmpretrain's
+    ``ConvNeXt(use_grn=True)``, all with the same weights (through our converters)."""
+    import timm
+    from mmpretrain.models import ConvNeXt as MMPretrainConvNeXt
+
+    from ..checkpoint import convert_timm
+    from ..models import ConvNeXtV2
+    torch.manual_seed(seed)
+    ref = timm.create_model(f'convnextv2_{arch}', num_classes=0)
+    ours = ConvNeXtV2(arch, init_cfg=None)
+    sd = {k[len('backbone.'):]: v for k, v in convert_timm(ref.state_dict()).items()}
+    ours.load_state_dict(sd)
+    mm = MMPretrainConvNeXt(arch=arch, use_grn=True, layer_scale_init_value=0.,
+                            gap_before_final_norm=True)
+    mm_sd = {k.replace('.dwconv.', '.depthwise_conv.').replace('.pwconv1.', '.pointwise_conv1.')
+             .replace('.pwconv2.', '.pointwise_conv2.'): v for k, v in sd.items()}
+    mm.load_state_dict(mm_sd)
+    x = torch.randn(batch, 3, size, size).to(device)
+    memory_format = torch.channels_last if channels_last else torch.contiguous_format
+    x = x.contiguous(memory_format=memory_format)
+    group = f'backbone {arch} {size}px {"fwd+bwd" if backward else "fwd"}'
+    cases = {}
+    for name, model in (('mmconvnextv2', ours), ('timm', ref), ('mmpretrain', mm)):
+        model = model.to(device).to(memory_format=memory_format)
+        model.train(backward)
+        fn = torch.compile(model) if compile else model
+
+        def step(fn=fn, model=model):
+            if backward:
+                model.zero_grad(set_to_none=True)
+                with autocast(device, dtype):
+                    out = fn(x)
+                    out = out[-1] if isinstance(out, tuple) else out
+                out.float().sum().backward()
+            else:
+                with torch.no_grad(), autocast(device, dtype):
+                    fn(x)
+
+        cases[name] = (group, name, step)
+    return cases
+
+
+SUITES = dict(backbone=backbone_cases, fcmae=fcmae_cases, decoder=decoder_cases)
