@@ -39,7 +39,7 @@ def test_config_builds(path):
         'configs train from scratch unless pretrained= is given'
     assert 'mmconvnextv2' in cfg.custom_imports['imports']
     model = build_model(cfg)
-    backbone = model.backbone
+    backbone = model.module.backbone if hasattr(model, 'module') else model.backbone  # TTA
     assert type(backbone).__name__ == 'ConvNeXtV2'
     if backbone.channels[0] == 40 and cfg.default_scope == 'mmpretrain':  # atto: a forward
         x = torch.randn(2, 3, 64, 64)

@@ -9,7 +9,7 @@ from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 import mmconvnextv2  # noqa: F401
-from mmconvnextv2.apis import enable_show_dir, load_config
+from mmconvnextv2.apis import enable_show_dir, init_cpu_distributed, load_config
 
 
 def parse_args(argv=None):
@@ -39,6 +39,7 @@ def main(argv=None):
         cfg.test_evaluator = list(cfg.test_evaluator) if isinstance(
             cfg.test_evaluator, (list, tuple)) else [cfg.test_evaluator]
         cfg.test_evaluator.append(dict(type='DumpResults', out_file_path=args.out))
+    init_cpu_distributed(cfg)
     runner = Runner.from_cfg(cfg)
     runner.test()
 

@@ -9,7 +9,7 @@ from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 import mmconvnextv2  # noqa: F401  (registers models; safe checkpoint loading)
-from mmconvnextv2.apis import load_config
+from mmconvnextv2.apis import init_cpu_distributed, load_config
 
 
 def parse_args(argv=None):
@@ -36,6 +36,7 @@ def main(argv=None):
     args = parse_args(argv)
     cfg = load_config(args.config, args.work_dir, args.cfg_options, args.launcher, args.resume,
                       args.amp, args.auto_scale_lr)
+    init_cpu_distributed(cfg)
     runner = Runner.from_cfg(cfg)
     runner.train()
 

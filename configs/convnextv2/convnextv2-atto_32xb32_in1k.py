@@ -1,9 +1,12 @@
 # ConvNeXt V2-A, the official recipe (paper: 76.7 top-1): blr 2e-4, 600 epochs, no warm-up,
 # layer decay 0.9 'single', wd 0.3, drop path 0.1, no mixup/cutmix, smoothing 0.2.
 _base_ = ['./convnextv2-tiny_32xb32_in1k.py']
+import mmconvnextv2.models.backbones.convnextv2 as _convnextv2  # noqa: E402
+
+arch = 'atto'
 model = dict(
-    backbone=dict(arch='atto', drop_path_rate=0.1),
-    head=dict(in_channels=320, loss=dict(label_smooth_val=0.2)),
+    backbone=dict(arch=arch, drop_path_rate=0.1),
+    head=dict(in_channels=_convnextv2.channels_of(arch)[-1], loss=dict(label_smooth_val=0.2)),
     train_cfg=dict(_delete_=True, augments=None),
 )
 optim_wrapper = dict(optimizer=dict(lr=2e-4 * 1024 / 256, weight_decay=0.3))

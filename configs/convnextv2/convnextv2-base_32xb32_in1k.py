@@ -1,8 +1,13 @@
 # ConvNeXt V2-B, the official recipe (paper: 84.9 top-1): blr 6.25e-4, 100 epochs, 20 warm-up,
 # layer decay 0.6 'group', wd 0.05, drop path 0.1, mixup 0.8 / cutmix 1.0, smoothing 0.1.
 _base_ = ['./convnextv2-tiny_32xb32_in1k.py']
-model = dict(backbone=dict(arch='base', drop_path_rate=0.1), head=dict(in_channels=1024))
-optim_wrapper = dict(optimizer=dict(lr=6.25e-4 * 1024 / 256))
+import mmconvnextv2.models.backbones.convnextv2 as _convnextv2  # noqa: E402
+
+arch = 'base'
+model = dict(backbone=dict(arch=arch, drop_path_rate=0.1),
+             head=dict(in_channels=_convnextv2.channels_of(arch)[-1]))
+optim_wrapper = dict(optimizer=dict(lr=6.25e-4 * 1024 / 256),
+                     paramwise_cfg=dict(layer_decay_rate=0.6, decay_type='group'))
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-3, by_epoch=True, end=20, convert_to_iter_based=True),
     dict(type='CosineAnnealingLR', eta_min=1e-6, by_epoch=True, begin=20,

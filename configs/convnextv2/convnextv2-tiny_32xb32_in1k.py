@@ -7,6 +7,10 @@ _base_ = [
     '../_base_/schedules/imagenet_adamw_finetune.py',
     '../_base_/default_runtime.py',
 ]
+import mmconvnextv2.models.backbones.convnextv2 as _convnextv2  # noqa: E402
+
+arch = 'tiny'
+model = dict(backbone=dict(arch=arch), head=dict(in_channels=_convnextv2.channels_of(arch)[-1]))
 # Backbone weights (an FCMAE checkpoint converted by tools/model_converters/fcmae_to_backbone.py),
 # given with `--cfg-options pretrained=PATH`; None trains from scratch.
 pretrained = None

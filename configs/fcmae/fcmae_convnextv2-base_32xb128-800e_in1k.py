@@ -1,2 +1,6 @@
 _base_ = ['./fcmae_convnextv2-tiny_32xb128-800e_in1k.py']
-model = dict(backbone=dict(arch='base'), neck=dict(in_channels=1024))
+import mmconvnextv2.models.backbones.convnextv2 as _convnextv2  # noqa: E402
+
+arch = 'base'
+model = dict(backbone=dict(arch=arch),
+             neck=dict(in_channels=_convnextv2.channels_of(arch)[-1]))

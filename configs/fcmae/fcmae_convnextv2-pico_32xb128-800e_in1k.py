@@ -1,2 +1,6 @@
 _base_ = ['./fcmae_convnextv2-tiny_32xb128-800e_in1k.py']
-model = dict(backbone=dict(arch='pico'), neck=dict(in_channels=512))
+import mmconvnextv2.models.backbones.convnextv2 as _convnextv2  # noqa: E402
+
+arch = 'pico'
+model = dict(backbone=dict(arch=arch),
+             neck=dict(in_channels=_convnextv2.channels_of(arch)[-1]))

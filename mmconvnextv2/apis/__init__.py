@@ -1,3 +1,12 @@
-from .config import apply_pretrained, enable_show_dir, load_config
+from .config import (
+                     apply_pretrained,
+                     enable_show_dir,
+                     init_cpu_distributed,
+                     load_config,
+                     rebase_data_root,
+)
 
-__all__ = ['apply_pretrained', 'enable_show_dir', 'load_config']
+__all__ = [
+    'apply_pretrained', 'enable_show_dir', 'init_cpu_distributed', 'load_config',
+    'rebase_data_root'
+]

@@ -21,6 +21,60 @@ def apply_pretrained(cfg: Config) -> Config:
     return cfg
 
 
+def use_cpu_distributed(cfg: Config) -> Config:
+    """Without CUDA, distributed training runs on the gloo backend and DDP gets no device ids
+    (mmengine's defaults, nccl and ``device_ids=[LOCAL_RANK]``, are GPU-only)."""
+    import torch
+    if torch.cuda.is_available():
+        return cfg
+    cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'
+    wrapper = cfg.get('model_wrapper_cfg') or dict(type='MMDistributedDataParallel',
+                                                    broadcast_buffers=False)
+    wrapper['device_ids'] = None
+    cfg.model_wrapper_cfg = wrapper
+    return cfg
+
+
+def init_cpu_distributed(cfg: Config) -> None:
+    """Start the gloo process group for a CPU-only ``--launcher pytorch`` run.
+
+    mmengine's pytorch launcher calls ``torch.cuda.set_device`` unconditionally; when the
+    group already exists, the runner uses it as it is.
+    """
+    import datetime
+
+    import torch
+    import torch.distributed as dist
+    if cfg.get('launcher') != 'pytorch' or torch.cuda.is_available() or dist.is_initialized():
+        return
+    timeout = cfg.get('env_cfg', {}).get('dist_cfg', {}).get('timeout', 1800)
+    dist.init_process_group('gloo', timeout=datetime.timedelta(seconds=timeout))
+
+
+def rebase_data_root(cfg: Config, old: str, new: str) -> Config:
+    """Re-point every path under ``old`` in the data loaders and evaluators to ``new``.
+
+    Configs spell their data paths from a top-level ``data_root``; overriding it with
+    ``--cfg-options data_root=PATH`` must move them all, which a plain merge does not do
+    (they were formatted when the config was parsed).
+    """
+    def rebase(node):
+        if isinstance(node, str):
+            return new.rstrip('/') + node[len(old.rstrip('/')):] \
+                if node.startswith(old.rstrip('/')) else node
+        if isinstance(node, dict):
+            return type(node)({k: rebase(v) for k, v in node.items()})
+        if isinstance(node, (list, tuple)):
+            return type(node)(rebase(v) for v in node)
+        return node
+
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader', 'val_evaluator',
+                'test_evaluator'):
+        if cfg.get(key) is not None:
+            cfg[key] = rebase(cfg[key])
+    return cfg
+
+
 def load_config(path: str,
                 work_dir: Optional[str] = None,
                 cfg_options: Optional[dict] = None,
@@ -32,9 +86,14 @@ def load_config(path: str,
     if not osp.isfile(path):
         raise FileNotFoundError(f'config file not found: {path}')
     cfg = Config.fromfile(path)
+    old_root = cfg.get('data_root')
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
+    if old_root and cfg.get('data_root') != old_root:
+        rebase_data_root(cfg, old_root, cfg.data_root)
     cfg.launcher = launcher
+    if launcher != 'none':
+        use_cpu_distributed(cfg)
     if work_dir is not None:
         cfg.work_dir = work_dir
     elif cfg.get('work_dir') is None:

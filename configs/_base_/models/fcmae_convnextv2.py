@@ -7,13 +7,12 @@ model = dict(
     patch_size=32,
     backbone=dict(
         type='ConvNeXtV2',
-        arch='tiny',
         out_indices=(3, ),
         final_norm=False,
         gap_before_final_norm=False,
         sparse_backend='gather',
     ),
-    neck=dict(type='FCMAENeck', in_channels=768, embed_dim=512, depth=1, patch_size=32,
-              out_channels=3),
+    neck=dict(type='FCMAENeck', embed_dim=512, depth=1,
+              patch_size=32, out_channels=3),
     head=dict(type='FCMAEHead', patch_size=32, in_channels=3, norm_pix=True),
 )

@@ -1,12 +1,10 @@
 # Official ConvNeXt V2 fine-tuning schedule: AdamW, effective batch 1024 (lr = blr * 1024 / 256),
-# cosine decay after a linear warm-up, no weight decay on norms, biases and GRN gamma/beta.
+# cosine decay after a linear warm-up, layer-wise lr decay, and no weight decay on norms,
+# biases and GRN gamma/beta (mmconvnextv2.engine.ConvNeXtV2LayerDecayConstructor).
 optim_wrapper = dict(
     optimizer=dict(type='AdamW', lr=8e-4 * 1024 / 256, weight_decay=0.05, betas=(0.9, 0.999)),
-    paramwise_cfg=dict(
-        norm_decay_mult=0.0,
-        bias_decay_mult=0.0,
-        flat_decay_mult=0.0,  # 1-D parameters: GRN gamma and beta among them
-    ),
+    constructor='ConvNeXtV2LayerDecayConstructor',
+    paramwise_cfg=dict(layer_decay_rate=0.9, decay_type='single'),
 )
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-3, by_epoch=True, end=40, convert_to_iter_based=True),

@@ -1,3 +1,3 @@
-from .convnextv2 import ConvNeXtV2, ConvNeXtV2Block
+from .convnextv2 import ConvNeXtV2, ConvNeXtV2Block, channels_of
 
-__all__ = ['ConvNeXtV2', 'ConvNeXtV2Block']
+__all__ = ['ConvNeXtV2', 'ConvNeXtV2Block', 'channels_of']

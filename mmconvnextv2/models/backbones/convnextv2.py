@@ -253,3 +253,9 @@ class ConvNeXtV2(BaseBackbone):
         super().train(mode)
         self._freeze_stages()
         return self
+
+
+def channels_of(arch: Union[str, dict]) -> list:
+    """Channels of each stage of ``arch``: what a neck or decode head of a config needs
+    (``in_channels=channels_of(arch)``), read from the one arch table."""
+    return list(ConvNeXtV2._parse_arch(arch)[1])

@@ -1,0 +1,3 @@
+from .demo_data import CLASSES, make_demo_data
+
+__all__ = ['CLASSES', 'make_demo_data']
