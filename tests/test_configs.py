@@ -6,7 +6,7 @@ import os
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.registry import init_default_scope
+from mmengine.registry import DefaultScope
 
 from tests.conftest import ROOT
 
@@ -18,14 +18,14 @@ CONFIGS = sorted(
 
 def build_model(cfg):
     scope = cfg.get('default_scope', 'mmpretrain')
-    init_default_scope(scope)
     if scope == 'mmpretrain':
         from mmpretrain.registry import MODELS
     elif scope == 'mmdet':
         from mmdet.registry import MODELS
     else:
         from mmseg.registry import MODELS
-    return MODELS.build(cfg.model)
+    with DefaultScope.overwrite_default_scope(scope):  # and leave no scope behind
+        return MODELS.build(cfg.model)
 
 
 def test_configs_found():
