@@ -14,7 +14,7 @@ from mmpretrain.models.backbones.base_backbone import BaseBackbone
 from mmpretrain.registry import MODELS
 from torch import nn
 
-from ..layers import GRN
+from ..layers import build_mlp_norm
 from ..sparse import DenseExecution, SparseBackend, build_sparse_backend
 
 
@@ -26,6 +26,9 @@ class ConvNeXtV2Block(nn.Module):
         mlp_ratio (float): Hidden width of the MLP over ``channels``. Defaults to 4.
         drop_path_rate (float): Stochastic depth rate. Defaults to 0.
         use_grn (bool): Whether the MLP has GRN after its activation. Defaults to True.
+        grn_cfg (dict, optional): What stands after the activation when ``use_grn``:
+            ``dict(type='GRN')`` (default) with GRN's ablation options, or ``'BN'``, ``'LN'``,
+            ``'LRN'`` in its place (see :func:`build_mlp_norm`).
         with_cp (bool): Gradient checkpointing of the block. Defaults to False.
     """
 
@@ -34,6 +37,7 @@ class ConvNeXtV2Block(nn.Module):
                  mlp_ratio: float = 4.,
                  drop_path_rate: float = 0.,
                  use_grn: bool = True,
+                 grn_cfg: Optional[dict] = None,
                  with_cp: bool = False):
         super().__init__()
         hidden = int(mlp_ratio * channels)
@@ -41,7 +45,7 @@ class ConvNeXtV2Block(nn.Module):
         self.norm = nn.LayerNorm(channels, eps=1e-6)
         self.pwconv1 = nn.Linear(channels, hidden)
         self.act = nn.GELU()
-        self.grn = GRN(hidden) if use_grn else None
+        self.grn = build_mlp_norm(grn_cfg or dict(type='GRN'), hidden) if use_grn else None
         self.pwconv2 = nn.Linear(hidden, channels)
         self.drop_path = DropPath(drop_path_rate) if drop_path_rate > 0 else nn.Identity()
         self.with_cp = with_cp
@@ -85,6 +89,10 @@ class ConvNeXtV2(BaseBackbone):
             this value. Defaults to 0.
         use_grn (bool): Whether blocks have GRN (False gives the ablation without it).
             Defaults to True.
+        grn_cfg (dict, optional): The GRN variant or its alternative, for the report's
+            ablations: ``dict(type='GRN', aggregation='l2'|'mean',
+            normalization='divisive'|'standardize', residual=True|False)``, or
+            ``dict(type='BN'|'LN'|'LRN')`` in GRN's place. Defaults to the paper's GRN.
         out_indices (int | Sequence[int]): Stages whose outputs are returned. Defaults to -1.
         frozen_stages (int): Stages (with their downsampling layers) whose parameters are
             frozen and kept in eval mode; 0 freezes nothing. Defaults to 0.
@@ -116,6 +124,7 @@ class ConvNeXtV2(BaseBackbone):
                  stem_patch_size: int = 4,
                  drop_path_rate: float = 0.,
                  use_grn: bool = True,
+                 grn_cfg: Optional[dict] = None,
                  out_indices: Union[int, Sequence[int]] = -1,
                  frozen_stages: int = 0,
                  gap_before_final_norm: bool = True,
@@ -170,7 +179,7 @@ class ConvNeXtV2(BaseBackbone):
             self.stages.append(
                 nn.ModuleList([
                     ConvNeXtV2Block(channels, drop_path_rate=dpr[first + j], use_grn=use_grn,
-                                    with_cp=with_cp) for j in range(depth)
+                                    grn_cfg=grn_cfg, with_cp=with_cp) for j in range(depth)
                 ]))
             if final_norm and i in self.out_indices:
                 self.add_module(f'norm{i}', nn.LayerNorm(channels, eps=1e-6))

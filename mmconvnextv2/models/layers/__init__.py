@@ -1,3 +1,3 @@
-from .grn import GRN
+from .grn import GRN, MLP_NORMS, ChannelsLastNorm, build_mlp_norm
 
-__all__ = ['GRN']
+__all__ = ['GRN', 'MLP_NORMS', 'ChannelsLastNorm', 'build_mlp_norm']
