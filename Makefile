@@ -8,7 +8,7 @@ PIPC := $(PIP) install -c constraints.txt
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: install test test-all demo install-minkowski lint clean-venv
+.PHONY: install test test-fast demo install-minkowski lint clean-venv
 
 install: $(STAMP)
 
@@ -24,12 +24,17 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt setup.py tools/i
 	$(PY) -c "import mmconvnextv2, mmdet, mmseg, mmcv.ops; print('mmconvnextv2 installed')"
 	touch $(STAMP)
 
-# The CI suite: everything but the tests marked `slow` that CI skips (see pyproject.toml).
+# The whole suite, the end-to-end tests marked `slow` included (CI runs this).
 test: install
 	$(PY) -m pytest tests $(PYTEST_ARGS)
 
-test-all: install
-	$(PY) -m pytest tests --runslow $(PYTEST_ARGS)
+# Without the `slow` end-to-end tests, for quick iterations.
+test-fast: install
+	$(PY) -m pytest tests -m "not slow" $(PYTEST_ARGS)
+
+# The main job on the embedded demo data: pretrain, transfer, evaluate (~13 min on 2 cores)
+demo: install
+	$(PY) tools/demo.py $(DEMO_ARGS)
 
 # MinkowskiEngine 0.5.4, CPU-only, for sparse_backend='minkowski' (optional; ~9 minutes)
 install-minkowski: install

@@ -95,3 +95,29 @@ def test_coco_metric_scores_one_for_ground_truth(data):
     results = metric.evaluate(len(samples))
     assert results['coco/bbox_mAP'] == pytest.approx(1.0)
     assert results['coco/segm_mAP'] == pytest.approx(1.0)
+
+
+@pytest.mark.slow
+def test_demo_pipeline_end_to_end(tmp_path):
+    """`tools/demo.py --tiny`: every stage runs, the summary lists all four runs with their
+    metrics, and every picture it names exists."""
+    import json
+    import subprocess
+    import sys
+    result = subprocess.run([sys.executable, os.path.join(ROOT, 'tools', 'demo.py'), '--tiny',
+                             '--work-dir', str(tmp_path)], capture_output=True, text=True,
+                            cwd=ROOT, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads((tmp_path / 'summary.json').read_text())
+    rows = {(r['task'], r['init']): r for r in summary['rows']}
+    assert set(rows) == {('Mask R-CNN', 'pretrained'), ('Mask R-CNN', 'random'),
+                         ('UperNet', 'pretrained'), ('UperNet', 'random')}
+    assert all(rows[('UperNet', i)]['mIoU'] is not None for i in ('pretrained', 'random'))
+    assert all(rows[('Mask R-CNN', i)]['bbox_mAP'] is not None for i in ('pretrained', 'random'))
+    assert set(summary['feature_cosine_distance']) == {'GRN', 'no-GRN'}
+    names = ' '.join(summary['pictures'])
+    for kind in ('reconstructions', 'training_curves', 'feature_collapse', 'det_predictions',
+                 'seg_predictions'):
+        assert kind in names, kind
+    assert all(os.path.isfile(p) for p in summary['pictures'])
+    assert (tmp_path / 'summary.md').read_text().startswith('# mmconvnextv2 demo')
