@@ -1,12 +1,15 @@
 """mmconvnextv2: ConvNeXt V2 and FCMAE for OpenMMLab.
 
 ``import mmconvnextv2`` registers the models in mmpretrain's registry and the engine parts in
-mmengine's; nothing optional (MinkowskiEngine, mmdet, mmseg) is imported on this path.
+mmengine's, lets mmengine's checkpoints load under ``weights_only=True`` and makes its local
+checkpoint writes atomic; nothing optional (MinkowskiEngine, mmdet, mmseg) is imported on this
+path.
 """
 from . import engine, models  # noqa: F401
-from .utils import register_safe_globals
+from .utils import register_atomic_backend, register_safe_globals
 from .version import __version__
 
 register_safe_globals()
+register_atomic_backend()
 
 __all__ = ['__version__']

@@ -51,6 +51,19 @@ def init_cpu_distributed(cfg: Config) -> None:
     dist.init_process_group('gloo', timeout=datetime.timedelta(seconds=timeout))
 
 
+RELIABILITY_HOOKS = ('RNGStateHook', 'FiniteLossHook')
+
+
+def add_reliability_hooks(cfg: Config) -> Config:
+    """Every training run resumes exactly (``RNGStateHook``) and stops at a non-finite loss
+    (``FiniteLossHook``); the config's own custom hooks are kept."""
+    hooks = list(cfg.get('custom_hooks') or [])
+    present = {h.get('type') for h in hooks}
+    hooks += [dict(type=name) for name in RELIABILITY_HOOKS if name not in present]
+    cfg.custom_hooks = hooks
+    return cfg
+
+
 def rebase_data_root(cfg: Config, old: str, new: str) -> Config:
     """Re-point every path under ``old`` in the data loaders and evaluators to ``new``.
 
@@ -115,6 +128,7 @@ def load_config(path: str,
         if 'auto_scale_lr' not in cfg or 'base_batch_size' not in cfg.auto_scale_lr:
             raise ValueError('--auto-scale-lr needs auto_scale_lr.base_batch_size in the config')
         cfg.auto_scale_lr.enable = True
+    add_reliability_hooks(cfg)
     return apply_pretrained(cfg)
 
 

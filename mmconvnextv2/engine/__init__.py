@@ -1,4 +1,7 @@
-from .hooks import FCMAEReconstructionHook
+from .hooks import FCMAEReconstructionHook, FiniteLossHook, RNGStateHook
 from .optimizers import ConvNeXtV2LayerDecayConstructor, layer_id
 
-__all__ = ['FCMAEReconstructionHook', 'ConvNeXtV2LayerDecayConstructor', 'layer_id']
+__all__ = [
+    'FCMAEReconstructionHook', 'FiniteLossHook', 'RNGStateHook',
+    'ConvNeXtV2LayerDecayConstructor', 'layer_id'
+]

@@ -1,3 +1,4 @@
+from .atomic_io import AtomicLocalBackend, register_atomic_backend
 from .safe_load import register_safe_globals
 
-__all__ = ['register_safe_globals']
+__all__ = ['AtomicLocalBackend', 'register_atomic_backend', 'register_safe_globals']

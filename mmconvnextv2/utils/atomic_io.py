@@ -1,0 +1,42 @@
+"""Checkpoints are written to a temporary file and renamed into place.
+
+mmengine writes a checkpoint straight to its final name, so a run killed mid-write leaves a
+truncated ``iter_N.pth`` that a later resume or evaluation may pick up. Our local file backend
+writes ``NAME.tmp-PID``, flushes it to disk and renames it: the final name only ever holds a
+complete file.
+"""
+import os
+import os.path as osp
+
+from mmengine.fileio.backends import LocalBackend, register_backend
+
+
+class AtomicLocalBackend(LocalBackend):
+    """mmengine's local file backend with atomic ``put`` and ``put_text``."""
+
+    def put(self, obj: bytes, filepath) -> None:
+        filepath = str(filepath)
+        os.makedirs(osp.dirname(osp.abspath(filepath)), exist_ok=True)
+        tmp = f'{filepath}.tmp-{os.getpid()}'
+        try:
+            with open(tmp, 'wb') as f:
+                f.write(obj)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, filepath)
+        finally:
+            if osp.exists(tmp):
+                os.remove(tmp)
+
+    def put_text(self, obj: str, filepath, encoding: str = 'utf-8') -> None:
+        self.put(obj.encode(encoding), filepath)
+
+
+def register_atomic_backend() -> None:
+    """Make the atomic backend mmengine's backend for local paths (idempotent)."""
+    from mmengine.fileio import io as fileio
+    register_backend('local', AtomicLocalBackend, force=True, prefixes='')
+    # drop local backend instances that mmengine may already have cached
+    for key in [k for k, v in fileio.backend_instances.items()
+                if type(v) is LocalBackend]:
+        del fileio.backend_instances[key]
