@@ -18,7 +18,7 @@ def main(argv=None):
         demo = Demo(args.work_dir, iters=TINY_ITERS, num_train=8, num_val=4, size=64)
     else:
         iters = {k: max(1, int(v * args.scale)) for k, v in DEFAULT_ITERS.items()}
-        demo = Demo(args.work_dir, iters=iters, num_train=int(64 * args.scale),
+        demo = Demo(args.work_dir, iters=iters, num_train=int(128 * args.scale),
                     num_val=int(16 * args.scale))
     demo.run()
 

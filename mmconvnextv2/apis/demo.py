@@ -21,7 +21,7 @@ from typing import Dict, List, Optional
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 # iterations of each stage at the default sizes (about 13 minutes on 2 CPU cores)
-DEFAULT_ITERS = dict(fcmae=300, fcmae_nogrn=150, det=150, seg=300)
+DEFAULT_ITERS = dict(fcmae=300, fcmae_nogrn=150, det=100, seg=300)
 TINY_ITERS = dict(fcmae=4, fcmae_nogrn=2, det=2, seg=2)
 
 
@@ -29,7 +29,7 @@ class Demo:
     """Runs the stages; ``iters`` and the data sizes decide the cost."""
 
     def __init__(self, work_dir: str = 'work_dirs/demo', iters: Optional[Dict] = None,
-                 num_train: int = 64, num_val: int = 16, size: int = 128,
+                 num_train: int = 128, num_val: int = 16, size: int = 128,
                  python: str = sys.executable):
         self.work_dir = osp.abspath(work_dir)
         self.iters = dict(DEFAULT_ITERS, **(iters or {}))

@@ -1,5 +1,7 @@
 """Small, deterministic data sets in the real formats, for the demo and the tests.
 
+Each class has its own base colour, varied per object.
+
 * ``imagenet/train/<class>/*.png`` (and ``val``): an ImageNet-style folder tree, for FCMAE
   pretraining and classification;
 * ``coco/{train,val}/*.jpg`` with ``coco/annotations/instances_{train,val}.json``: COCO
@@ -18,6 +20,8 @@ from typing import Dict, List, Optional
 import numpy as np
 
 CLASSES = ('disk', 'square', 'triangle', 'ring')
+# each class has its own base colour (varied per object), as real categories share appearance
+CLASS_COLOURS = np.array([[220, 60, 60], [60, 200, 80], [70, 90, 230], [230, 210, 50]], float)
 
 
 def _backgrounds(rng: np.random.Generator) -> List[np.ndarray]:
@@ -80,7 +84,7 @@ def render(rng: np.random.Generator, size: int, photos, max_objects: int = 4):
         r = rng.uniform(0.08, 0.25) * size
         cy, cx = rng.uniform(r, size - r, 2)
         mask, poly = _shape_mask(cls, size, cy, cx, r, rng.uniform(0, np.pi))
-        colour = rng.uniform(30, 255, 3)
+        colour = CLASS_COLOURS[cls] + rng.uniform(-75, 75, 3)
         texture = rng.normal(0, rng.uniform(0, 30), (size, size, 1))
         stripes = 20 * np.sin(np.mgrid[0:size, 0:size][1] / rng.uniform(2, 6))[..., None]
         img[mask] = (colour + texture + stripes * (cls % 2))[mask]
