@@ -144,7 +144,7 @@ def enable_show_dir(cfg: Config, show_dir: str) -> Config:
     elif hook == 'DetVisualizationHook':        # mmdet
         vis.update(draw=True, test_out_dir=show_dir)
     elif hook == 'SegVisualizationHook':        # mmseg draws into the visualizer's save_dir
-        vis.update(draw=True)
+        vis.update(draw=True, interval=1)
         cfg.visualizer['save_dir'] = show_dir
     else:
         raise ValueError(f'do not know how to enable drawing for {vis["type"]}')
