@@ -3,13 +3,11 @@
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE] [--show-dir DIR]
 """
 import argparse
-import os
 
-from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 import mmconvnextv2  # noqa: F401
-from mmconvnextv2.apis import enable_show_dir, init_cpu_distributed, load_config
+from mmconvnextv2.apis import add_runner_args, enable_show_dir, init_cpu_distributed, load_config
 
 
 def parse_args(argv=None):
@@ -19,14 +17,8 @@ def parse_args(argv=None):
     parser.add_argument('--work-dir', help='the dir to save logs and metrics')
     parser.add_argument('--out', help='dump the predictions to this pickle file')
     parser.add_argument('--show-dir', help='draw predictions into this dir under the work dir')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, key=value')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    add_runner_args(parser)
+    return parser.parse_args(argv)
 
 
 def main(argv=None):

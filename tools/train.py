@@ -3,13 +3,11 @@
     python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp] [--cfg-options ...]
 """
 import argparse
-import os
 
-from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 import mmconvnextv2  # noqa: F401  (registers models; safe checkpoint loading)
-from mmconvnextv2.apis import init_cpu_distributed, load_config
+from mmconvnextv2.apis import add_runner_args, init_cpu_distributed, load_config
 
 
 def parse_args(argv=None):
@@ -22,14 +20,8 @@ def parse_args(argv=None):
     parser.add_argument('--amp', action='store_true', help='automatic mixed precision')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the lr by the actual total batch size')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, key=value (e.g. pretrained=PATH)')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    add_runner_args(parser)
+    return parser.parse_args(argv)
 
 
 def main(argv=None):

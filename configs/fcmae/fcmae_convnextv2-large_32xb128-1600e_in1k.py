@@ -1,9 +1,6 @@
-# The 1600-epoch schedule: 40 warm-up epochs, then cosine decay to epoch 1600.
-_base_ = ['./fcmae_convnextv2-large_32xb128-800e_in1k.py']
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-4, by_epoch=True, begin=0, end=40,
-         convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', T_max=1560, by_epoch=True, begin=40, end=1600,
-         convert_to_iter_based=True),
-]
-train_cfg = dict(max_epochs=1600)
+_base_ = ['./fcmae_convnextv2-tiny_32xb128-1600e_in1k.py']
+import mmconvnextv2.models.backbones.convnextv2 as _convnextv2  # noqa: E402
+
+arch = 'large'
+model = dict(backbone=dict(arch=arch),
+             neck=dict(in_channels=_convnextv2.channels_of(arch)[-1]))

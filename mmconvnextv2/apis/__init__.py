@@ -1,4 +1,5 @@
 from .config import (
+                     add_runner_args,
                      apply_pretrained,
                      enable_show_dir,
                      init_cpu_distributed,
@@ -7,6 +8,6 @@ from .config import (
 )
 
 __all__ = [
-    'apply_pretrained', 'enable_show_dir', 'init_cpu_distributed', 'load_config',
-    'rebase_data_root'
+    'add_runner_args', 'apply_pretrained', 'enable_show_dir', 'init_cpu_distributed',
+    'load_config', 'rebase_data_root'
 ]

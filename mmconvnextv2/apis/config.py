@@ -2,7 +2,27 @@
 import os.path as osp
 from typing import Optional
 
-from mmengine.config import Config, DictAction  # noqa: F401  (DictAction for the tools)
+from mmengine.config import Config, DictAction
+
+
+def add_runner_args(parser) -> None:
+    """The options tools/train.py and tools/test.py share: --cfg-options, --launcher and the
+    local rank that launchers pass (also exported as LOCAL_RANK, as mmengine reads it)."""
+    import argparse
+    import os
+
+    class LocalRank(argparse.Action):
+
+        def __call__(self, parser, namespace, value, option_string=None):
+            setattr(namespace, self.dest, value)
+            os.environ.setdefault('LOCAL_RANK', str(value))
+
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, key=value (e.g. pretrained=PATH, '
+                        'data_root=PATH)')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0, action=LocalRank)
 
 
 def apply_pretrained(cfg: Config) -> Config:
