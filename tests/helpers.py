@@ -32,3 +32,26 @@ def write_image_folder(root, classes=2, per_class=4, size=64, seed=0):
             Image.fromarray((img * 255).astype(np.uint8)).save(
                 os.path.join(folder, f'{i}.png'))
     return root
+
+
+FCMAE_ATTO_CONFIG = 'configs/fcmae/fcmae_convnextv2-atto_32xb128-800e_in1k.py'
+
+
+def tiny_fcmae_options(data_root, iters, checkpoint_interval, **extra):
+    """``--cfg-options`` that shrink the atto FCMAE config to a few 64-px iterations on a
+    tiny image folder (see :func:`write_image_folder`)."""
+    options = {
+        'train_dataloader.dataset.data_root': str(data_root),
+        'train_dataloader.batch_size': 4,
+        'train_dataloader.num_workers': 0,
+        'train_dataloader.persistent_workers': False,
+        'train_dataloader.dataset.pipeline.1.scale': 64,
+        'train_cfg': dict(_delete_=True, type='IterBasedTrainLoop', max_iters=iters),
+        'param_scheduler': [],
+        'optim_wrapper.optimizer.lr': 1e-3,
+        'default_hooks.checkpoint': dict(type='CheckpointHook', interval=checkpoint_interval,
+                                         by_epoch=False),
+        'default_hooks.logger.interval': 1,
+    }
+    options.update(extra)
+    return options

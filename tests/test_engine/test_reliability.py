@@ -12,7 +12,7 @@ from mmengine.runner import Runner
 from mmconvnextv2.apis import load_config
 from mmconvnextv2.utils import AtomicLocalBackend
 from tests.conftest import ROOT
-from tests.helpers import write_image_folder
+from tests.helpers import FCMAE_ATTO_CONFIG, tiny_fcmae_options, write_image_folder
 
 
 class Killed(Exception):
@@ -33,24 +33,15 @@ class KillAfterIter(Hook):
             raise Killed(f'killed after iteration {self.iters}')
 
 
-CONFIG = os.path.join(ROOT, 'configs', 'fcmae', 'fcmae_convnextv2-atto_32xb128-800e_in1k.py')
+CONFIG = os.path.join(ROOT, FCMAE_ATTO_CONFIG)
 
 
 def fcmae_runner(data_root, work_dir, iters, resume=False, **extra):
-    options = {
-        'train_dataloader.dataset.data_root': str(data_root),
-        'train_dataloader.batch_size': 4,
-        'train_dataloader.num_workers': 0,
-        'train_dataloader.persistent_workers': False,
-        'train_dataloader.dataset.pipeline.1.scale': 64,
-        'train_cfg': dict(_delete_=True, type='IterBasedTrainLoop', max_iters=iters),
-        'param_scheduler': [dict(type='CosineAnnealingLR', by_epoch=False, T_max=8)],
-        'optim_wrapper.optimizer.lr': 1e-3,
-        'default_hooks.checkpoint': dict(type='CheckpointHook', interval=3, by_epoch=False),
-        'default_hooks.logger.interval': 1,
-        'model.backbone.drop_path_rate': 0.1,  # a random draw in the model besides the mask
-        'log_level': 'WARNING',
-    }
+    options = tiny_fcmae_options(
+        data_root, iters, 3,
+        param_scheduler=[dict(type='CosineAnnealingLR', by_epoch=False, T_max=8)],
+        # a random draw in the model besides the mask
+        **{'model.backbone.drop_path_rate': 0.1, 'log_level': 'WARNING'})
     options.update(extra)
     cfg = load_config(CONFIG, work_dir=str(work_dir), cfg_options=options,
                       resume='auto' if resume else None)

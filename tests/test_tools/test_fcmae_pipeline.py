@@ -10,27 +10,15 @@ from mmengine.runner import Runner
 from mmconvnextv2.apis import load_config
 from mmconvnextv2.models import random_patch_mask
 from tests.conftest import ROOT
-from tests.helpers import write_image_folder
+from tests.helpers import FCMAE_ATTO_CONFIG, tiny_fcmae_options, write_image_folder
 
-CONFIG = os.path.join(ROOT, 'configs', 'fcmae', 'fcmae_convnextv2-atto_32xb128-800e_in1k.py')
+CONFIG = os.path.join(ROOT, FCMAE_ATTO_CONFIG)
 
 
 def tiny_options(data_root, work_dir, iters):
-    return {
-        'train_dataloader.dataset.data_root': str(data_root),
-        'train_dataloader.batch_size': 4,
-        'train_dataloader.num_workers': 0,
-        'train_dataloader.persistent_workers': False,
-        'train_dataloader.dataset.pipeline.1.scale': 64,
-        'train_cfg': dict(_delete_=True, type='IterBasedTrainLoop', max_iters=iters),
-        'param_scheduler': [],
-        'optim_wrapper.optimizer.lr': 1e-3,
-        'default_hooks.checkpoint': dict(type='CheckpointHook', interval=iters,
-                                         by_epoch=False),
-        'default_hooks.logger.interval': 1,
-        'custom_hooks': [dict(type='FCMAEReconstructionHook', num_images=2)],
-        'work_dir': str(work_dir),
-    }
+    return tiny_fcmae_options(
+        data_root, iters, iters, work_dir=str(work_dir),
+        custom_hooks=[dict(type='FCMAEReconstructionHook', num_images=2)])
 
 
 ITERS = 30
