@@ -99,8 +99,8 @@ def render(rng: np.random.Generator, size: int, photos, max_objects: int = 4):
 def _save(path: str, img: np.ndarray) -> None:
     from PIL import Image
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    Image.fromarray(img).save(path, quality=95) if path.endswith('.jpg') else \
-        Image.fromarray(img).save(path)
+    options = dict(quality=95) if path.endswith('.jpg') else {}
+    Image.fromarray(img).save(path, **options)
 
 
 def _polygons(mask: np.ndarray) -> List[List[float]]:
