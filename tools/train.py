@@ -1,6 +1,7 @@
 """Train any config of this project (mmpretrain, mmdet or mmseg, by its default_scope).
 
-    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp] [--cfg-options ...]
+    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp] [--skip-bad-samples]
+                               [--cfg-options ...]
 """
 import argparse
 
@@ -18,6 +19,9 @@ def parse_args(argv=None):
                         help='resume from CKPT, or from the latest checkpoint in the work dir '
                         'when no CKPT is given')
     parser.add_argument('--amp', action='store_true', help='automatic mixed precision')
+    parser.add_argument('--skip-bad-samples', action='store_true',
+                        help='log and skip training images, labels and annotations that '
+                        'cannot be used instead of stopping')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the lr by the actual total batch size')
     add_runner_args(parser)
@@ -27,7 +31,7 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     cfg = load_config(args.config, args.work_dir, args.cfg_options, args.launcher, args.resume,
-                      args.amp, args.auto_scale_lr)
+                      args.amp, args.auto_scale_lr, args.skip_bad_samples)
     init_cpu_distributed(cfg)
     runner = Runner.from_cfg(cfg)
     runner.train()

@@ -1,6 +1,7 @@
 """What tools/train.py and tools/test.py do to a config before the runner sees it."""
+import logging
 import os.path as osp
-from typing import Optional
+from typing import List, Optional
 
 from mmengine.config import Config, DictAction
 
@@ -71,17 +72,152 @@ def init_cpu_distributed(cfg: Config) -> None:
     dist.init_process_group('gloo', timeout=datetime.timedelta(seconds=timeout))
 
 
-RELIABILITY_HOOKS = ('RNGStateHook', 'FiniteLossHook')
+RELIABILITY_HOOKS = ('RNGStateHook', 'FiniteLossHook', 'NumClassesCheckHook')
 
 
 def add_reliability_hooks(cfg: Config) -> Config:
-    """Every training run resumes exactly (``RNGStateHook``) and stops at a non-finite loss
-    (``FiniteLossHook``); the config's own custom hooks are kept."""
+    """Every run resumes exactly (``RNGStateHook``), stops at a non-finite loss
+    (``FiniteLossHook``) and checks that model and data agree on the classes
+    (``NumClassesCheckHook``); checkpoints are written by ``AtomicCheckpointHook``. The
+    config's own custom hooks are kept."""
     hooks = list(cfg.get('custom_hooks') or [])
     present = {h.get('type') for h in hooks}
     hooks += [dict(type=name) for name in RELIABILITY_HOOKS if name not in present]
     cfg.custom_hooks = hooks
+    checkpoint = cfg.get('default_hooks', {}).get('checkpoint')
+    if checkpoint is not None and checkpoint.get('type') in ('CheckpointHook',
+                                                             'mmengine.CheckpointHook'):
+        checkpoint['type'] = 'AtomicCheckpointHook'
     return cfg
+
+
+def _datasets(node):
+    """The datasets of a dataloader's ``dataset`` config, through wrappers (Repeat, Concat,
+    ClassBalanced)."""
+    if not isinstance(node, dict):
+        return
+    if 'pipeline' in node or 'ann_file' in node:
+        yield node
+    inner = node.get('dataset')
+    if inner is not None:
+        yield from _datasets(inner)
+    for inner in node.get('datasets') or []:
+        yield from _datasets(inner)
+
+
+def _steps(pipeline):
+    """The transforms of a pipeline, including those nested in TestTimeAug and the like."""
+    for step in pipeline:
+        if isinstance(step, (list, tuple)):
+            yield from _steps(step)
+        elif isinstance(step, dict):
+            yield step
+            yield from _steps(step.get('transforms') or [])
+
+
+def _base_type(t: str) -> str:
+    return t.split('.')[-1]
+
+
+def use_checked_data(cfg: Config, skip_bad_samples: bool = False) -> Config:
+    """Swap the data loading of every dataloader for the checked versions of this project.
+
+    ``LoadImageFromFile`` becomes ``CheckedLoadImageFromFile``, mmdet's ``CocoDataset``
+    becomes ``CheckedCocoDataset`` and mmseg's ``LoadAnnotations`` becomes
+    ``CheckedLoadSegAnnotations`` (with the decode head's ``num_classes``): the same data
+    on good files, an error naming the file and the problem on bad ones. With
+    ``skip_bad_samples`` the training loader logs and skips bad images, labels and
+    annotations instead of stopping. A config with ``data_checks = False`` is left alone.
+    """
+    import importlib
+    if cfg.get('data_checks', True) is False:
+        return cfg
+    scope = cfg.get('default_scope')
+    modules = ['mmconvnextv2.datasets.loading']
+    num_classes, ignore_index = None, 255
+    model = cfg.get('model') or {}
+    while 'decode_head' not in model and isinstance(model.get('module'), dict):
+        model = model['module']  # a test-time augmentation wrapper
+    head = model.get('decode_head')
+    head = head[-1] if isinstance(head, (list, tuple)) else head
+    if head:
+        num_classes, ignore_index = head.get('num_classes'), head.get('ignore_index', 255)
+    for split in ('train', 'val', 'test'):
+        loader = cfg.get(f'{split}_dataloader')
+        if not loader:
+            continue
+        on_error = 'skip' if skip_bad_samples and split == 'train' else 'raise'
+        for dataset in _datasets(loader.get('dataset')):
+            if scope == 'mmdet' and _base_type(dataset.get('type', '')) in (
+                    'CocoDataset', 'CheckedCocoDataset'):
+                dataset.update(type='CheckedCocoDataset', on_error=on_error)
+                modules.append('mmconvnextv2.datasets.coco')
+            for step in _steps(dataset.get('pipeline') or []):
+                kind = _base_type(step.get('type', ''))
+                if kind in ('LoadImageFromFile', 'CheckedLoadImageFromFile'):
+                    skip = on_error == 'skip' or step.pop('ignore_empty', False)
+                    step.update(type='CheckedLoadImageFromFile',
+                                on_error='skip' if skip else 'raise')
+                elif scope == 'mmseg' and kind in ('LoadAnnotations',
+                                                   'CheckedLoadSegAnnotations'):
+                    step.update(type='CheckedLoadSegAnnotations', on_error=on_error,
+                                num_classes=num_classes, ignore_index=ignore_index)
+                    modules.append('mmconvnextv2.datasets.seg')
+    modules = list(dict.fromkeys(modules))
+    for module in modules:
+        importlib.import_module(module)
+    imports = cfg.get('custom_imports') or dict(imports=[], allow_failed_imports=False)
+    imports['imports'] = list(dict.fromkeys(list(imports.get('imports', [])) + modules))
+    cfg.custom_imports = imports
+    return cfg
+
+
+def latest_checkpoint(work_dir: str) -> Optional[str]:
+    """The checkpoint a ``--resume`` without a path continues from.
+
+    ``last_checkpoint`` names it; when that file is missing, empty or names a checkpoint that
+    is gone, the newest ``*.pth`` in ``work_dir`` is taken (checkpoints are written
+    atomically, so every ``*.pth`` there is complete). None when there is none.
+    """
+    import glob
+    import os
+
+    from mmengine.logging import print_log
+    from mmengine.runner import find_latest_checkpoint
+
+    from ..utils.atomic_io import TMP_MARK
+    if not osp.isdir(work_dir):
+        return None
+    named = find_latest_checkpoint(work_dir) if osp.isfile(
+        osp.join(work_dir, 'last_checkpoint')) else None
+    for candidate in (named, osp.join(work_dir, osp.basename(named or ''))):
+        if named and osp.isfile(candidate):
+            return candidate
+    found = [p for p in glob.glob(osp.join(work_dir, '*.pth')) if TMP_MARK not in p]
+    if not found:
+        return None
+    newest = max(found, key=os.path.getmtime)
+    print_log(f'last_checkpoint in {work_dir} names {named!r}, which is not there; resuming '
+              f'from the newest checkpoint, {newest}', logger='current', level=logging.WARNING)
+    return newest
+
+
+def remove_partial_writes(work_dir: str) -> List[str]:
+    """Delete the temporary files of checkpoint writes that were killed (rank 0 only)."""
+    import glob
+    import os
+
+    from mmengine.logging import print_log
+
+    from ..utils.atomic_io import TMP_MARK
+    if int(os.environ.get('RANK', 0)) != 0:
+        return []
+    removed = glob.glob(osp.join(work_dir, f'*{TMP_MARK}*'))
+    for path in removed:
+        os.remove(path)
+        print_log(f'removed {path}, left by a checkpoint write that was interrupted',
+                  logger='current')
+    return removed
 
 
 def rebase_data_root(cfg: Config, old: str, new: str) -> Config:
@@ -114,8 +250,14 @@ def load_config(path: str,
                 launcher: str = 'none',
                 resume: Optional[str] = None,
                 amp: bool = False,
-                auto_scale_lr: bool = False) -> Config:
-    """Load ``path`` and apply the command-line options of the train and test tools."""
+                auto_scale_lr: bool = False,
+                skip_bad_samples: bool = False) -> Config:
+    """Load ``path`` and apply the command-line options of the train and test tools.
+
+    ``resume='auto'`` continues from :func:`latest_checkpoint` of the work dir (and starts
+    afresh when there is none); ``skip_bad_samples`` (or ``skip_bad_samples = True`` in the
+    config) makes the training loader log and skip bad files (:func:`use_checked_data`).
+    """
     if not osp.isfile(path):
         raise FileNotFoundError(f'config file not found: {path}')
     cfg = Config.fromfile(path)
@@ -131,9 +273,18 @@ def load_config(path: str,
         cfg.work_dir = work_dir
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(path))[0])
+    if resume is not None and osp.isdir(cfg.work_dir):
+        remove_partial_writes(cfg.work_dir)
     if resume == 'auto':
-        cfg.resume, cfg.load_from = True, None
+        cfg.load_from = latest_checkpoint(cfg.work_dir)
+        cfg.resume = cfg.load_from is not None
+        if not cfg.resume:
+            from mmengine.logging import print_log
+            print_log(f'--resume: no checkpoint in {cfg.work_dir}, training from the start',
+                      logger='current')
     elif resume is not None:
+        if not osp.isfile(resume):
+            raise FileNotFoundError(f'checkpoint to resume from not found: {resume}')
         cfg.resume, cfg.load_from = True, resume
     if amp:
         optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
@@ -149,6 +300,7 @@ def load_config(path: str,
             raise ValueError('--auto-scale-lr needs auto_scale_lr.base_batch_size in the config')
         cfg.auto_scale_lr.enable = True
     add_reliability_hooks(cfg)
+    use_checked_data(cfg, skip_bad_samples or bool(cfg.get('skip_bad_samples')))
     return apply_pretrained(cfg)
 
 

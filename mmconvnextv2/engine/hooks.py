@@ -1,12 +1,17 @@
 """Training hooks."""
 import math
 import os.path as osp
+from typing import List, Tuple
 
+import numpy as np
 import torch
-from mmengine.hooks import Hook
+from mmengine.dist import is_main_process
+from mmengine.hooks import CheckpointHook, Hook
 from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS as ROOT_HOOKS
 from mmpretrain.registry import HOOKS
+
+from ..utils.atomic_io import write_atomic
 
 
 @HOOKS.register_module()
@@ -108,11 +113,116 @@ class FiniteLossHook(Hook):
     priority = 'ABOVE_NORMAL'
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
-        bad = {k: v for k, v in (outputs or {}).items()
-               if 'loss' in k and isinstance(v, (int, float, torch.Tensor))
-               and not math.isfinite(float(v))}
+        values = {k: float(v.detach()) if isinstance(v, torch.Tensor) else float(v)
+                  for k, v in (outputs or {}).items()
+                  if 'loss' in k and isinstance(v, (int, float, torch.Tensor))}
+        bad = {k: v for k, v in values.items() if not math.isfinite(v)}
         if bad:
             raise FloatingPointError(
                 f'non-finite loss at iteration {runner.iter + 1}: '
-                + ', '.join(f'{k}={float(v)}' for k, v in bad.items())
+                + ', '.join(f'{k}={v}' for k, v in bad.items())
                 + f'; training stopped, the last good checkpoint in {runner.work_dir} is kept')
+
+
+@ROOT_HOOKS.register_module()
+class AtomicCheckpointHook(CheckpointHook):
+    """mmengine's ``CheckpointHook`` that never leaves a run without a complete checkpoint.
+
+    mmengine deletes the oldest checkpoint (``max_keep_ckpts``) before writing the new one and
+    writes ``last_checkpoint`` in place: a run killed in between has one checkpoint fewer than
+    it should (none, with ``max_keep_ckpts=1``) and possibly an empty ``last_checkpoint``. This
+    hook writes the new checkpoint (atomically, through the local file backend), then
+    ``last_checkpoint`` (atomically), and only then deletes the old checkpoint. Its arguments
+    are ``CheckpointHook``'s.
+    """
+
+    def _save_checkpoint_with_step(self, runner, step, meta) -> None:
+        stale = []
+        if self.max_keep_ckpts > 0 and not (self.keep_ckpt_ids
+                                            and self.keep_ckpt_ids[-1] == step):
+            if len(self.keep_ckpt_ids) == self.max_keep_ckpts:
+                stale.append(self.keep_ckpt_ids.popleft())
+            self.keep_ckpt_ids.append(step)
+            # saved inside the new checkpoint, so a resume prunes the right files
+            runner.message_hub.update_info('keep_ckpt_ids', list(self.keep_ckpt_ids))
+
+        ckpt_filename = self.filename_tmpl.format(step)
+        self.last_ckpt = self.file_backend.join_path(self.out_dir, ckpt_filename)
+        runner.message_hub.update_info('last_ckpt', self.last_ckpt)
+        runner.save_checkpoint(
+            self.out_dir, ckpt_filename, self.file_client_args,
+            save_optimizer=self.save_optimizer, save_param_scheduler=self.save_param_scheduler,
+            meta=meta, by_epoch=self.by_epoch, backend_args=self.backend_args, **self.args)
+        if not is_main_process():
+            return
+        write_atomic(osp.join(runner.work_dir, 'last_checkpoint'), self.last_ckpt)
+        for old in stale:
+            path = self.file_backend.join_path(self.out_dir, self.filename_tmpl.format(old))
+            if self.file_backend.isfile(path):
+                self.file_backend.remove(path)
+            elif self.file_backend.isdir(path):  # deepspeed checkpoints are folders
+                self.file_backend.rmtree(path)
+
+
+def _heads_with_classes(model) -> List[Tuple[str, int]]:
+    """(name, num_classes) of the model's classifying heads (region proposal heads, which
+    score objectness, left out)."""
+    heads = []
+    for name, module in model.named_modules():
+        num = getattr(module, 'num_classes', None)
+        if isinstance(num, int) and not isinstance(num, bool) and 'rpn' not in name.lower() \
+                and 'RPN' not in type(module).__name__:
+            heads.append((name, num))
+    return heads
+
+
+@ROOT_HOOKS.register_module()
+class NumClassesCheckHook(Hook):
+    """Stop before training or testing when the model's heads and the dataset disagree.
+
+    Each head with a ``num_classes`` (mmpretrain classifier heads, mmdet box and mask heads,
+    mmseg decode and auxiliary heads) must have as many classes as the dataset's
+    ``metainfo['classes']``, and a classification dataset's labels must lie in
+    ``0 .. num_classes - 1``. The error names the head, both numbers and the dataset.
+    """
+
+    priority = 'VERY_HIGH'
+
+    def __init__(self):
+        self._checked = set()
+
+    def _check(self, runner, loop_name: str) -> None:
+        loop = getattr(runner, loop_name, None)
+        dataset = getattr(getattr(loop, 'dataloader', None), 'dataset', None)
+        if dataset is None or id(dataset) in self._checked:
+            return
+        self._checked.add(id(dataset))
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        heads = _heads_with_classes(model)
+        classes = (getattr(dataset, 'metainfo', None) or {}).get('classes')
+        what = f'{type(dataset).__name__} ({loop_name.replace("_loop", "")} dataset)'
+        if classes is not None:
+            for name, num in heads:
+                if num != len(classes) and not (num == 1 and len(classes) == 2):
+                    raise ValueError(
+                        f'model.{name}.num_classes is {num} but the {what} has {len(classes)} '
+                        f'classes {tuple(classes)[:10]}; set num_classes to {len(classes)} or '
+                        'the dataset metainfo classes to match')
+        if heads and hasattr(dataset, 'get_gt_labels'):
+            num = min(n for _, n in heads)
+            labels = np.asarray(dataset.get_gt_labels())
+            bad = np.flatnonzero((labels < 0) | (labels >= num)) if labels.size else []
+            if len(bad):
+                info = dataset.get_data_info(int(bad[0]))
+                raise ValueError(
+                    f'{what}: {len(bad)} sample(s) have labels outside 0..{num - 1}, the first '
+                    f"{info.get('img_path', bad[0])} with label {int(labels[bad[0]])}")
+
+    def before_train(self, runner) -> None:
+        self._check(runner, 'train_loop')
+
+    def before_val(self, runner) -> None:
+        self._check(runner, 'val_loop')
+
+    def before_test(self, runner) -> None:
+        self._check(runner, 'test_loop')

@@ -7,26 +7,37 @@ complete file.
 """
 import os
 import os.path as osp
+from typing import Union
 
 from mmengine.fileio.backends import LocalBackend, register_backend
+
+TMP_MARK = '.tmp-'
+
+
+def write_atomic(filepath, data: Union[bytes, str]) -> None:
+    """Write ``data`` to ``filepath.tmp-PID``, flush it to disk and rename it to ``filepath``:
+    ``filepath`` holds either its old content or all of ``data``, never a part."""
+    filepath = str(filepath)
+    if isinstance(data, str):
+        data = data.encode('utf-8')
+    os.makedirs(osp.dirname(osp.abspath(filepath)), exist_ok=True)
+    tmp = f'{filepath}{TMP_MARK}{os.getpid()}'
+    try:
+        with open(tmp, 'wb') as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, filepath)
+    finally:
+        if osp.exists(tmp):
+            os.remove(tmp)
 
 
 class AtomicLocalBackend(LocalBackend):
     """mmengine's local file backend with atomic ``put`` and ``put_text``."""
 
     def put(self, obj: bytes, filepath) -> None:
-        filepath = str(filepath)
-        os.makedirs(osp.dirname(osp.abspath(filepath)), exist_ok=True)
-        tmp = f'{filepath}.tmp-{os.getpid()}'
-        try:
-            with open(tmp, 'wb') as f:
-                f.write(obj)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, filepath)
-        finally:
-            if osp.exists(tmp):
-                os.remove(tmp)
+        write_atomic(filepath, obj)
 
     def put_text(self, obj: str, filepath, encoding: str = 'utf-8') -> None:
         self.put(obj.encode(encoding), filepath)
