@@ -12,8 +12,16 @@ PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
 PYTHON=${PYTHON:-python}
 DIR=$(cd "$(dirname "$0")" && pwd)
+# torchrun ends every process when one fails and names the failed rank; a frozen process
+# is caught by the collective timeout (env_cfg.dist_cfg.timeout, seconds).
+status=0
 PYTHONPATH="$DIR/..${PYTHONPATH:+:$PYTHONPATH}" \
 "$PYTHON" -m torch.distributed.run \
     --nnodes="$NNODES" --node_rank="$NODE_RANK" --master_addr="$MASTER_ADDR" \
     --nproc_per_node="$NPROC" --master_port="$PORT" \
-    "$DIR/train.py" "$CONFIG" --launcher pytorch "${@:3}"
+    "$DIR/train.py" "$CONFIG" --launcher pytorch "${@:3}" || status=$?
+if [ "$status" -ne 0 ]; then
+    echo "dist_train.sh: training failed (exit status $status); continue from the last" \
+        "checkpoint with: $0 $CONFIG $NPROC ${*:3} --resume" >&2
+fi
+exit "$status"

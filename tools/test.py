@@ -5,6 +5,7 @@
 import argparse
 
 from mmengine.runner import Runner
+from torch.distributed.elastic.multiprocessing.errors import record
 
 import mmconvnextv2  # noqa: F401
 from mmconvnextv2.apis import add_runner_args, enable_show_dir, init_cpu_distributed, load_config
@@ -21,6 +22,7 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+@record  # under torchrun, the failing rank's exception is shown in the launcher's summary
 def main(argv=None):
     args = parse_args(argv)
     cfg = load_config(args.config, args.work_dir, args.cfg_options, args.launcher)

@@ -202,6 +202,23 @@ def latest_checkpoint(work_dir: str) -> Optional[str]:
     return newest
 
 
+def keep_seed(cfg: Config, checkpoint: str) -> Config:
+    """Give a resumed run the seed of the run it continues, when the config sets none.
+
+    mmengine restores the seed from the checkpoint only after it has built the data loaders,
+    whose samplers have by then drawn their shuffling seed from a new random seed: the
+    resumed run would see the data in another order.
+    """
+    import torch
+    if (cfg.get('randomness') or {}).get('seed') is not None:
+        return cfg
+    meta = torch.load(checkpoint, map_location='cpu', mmap=True, weights_only=True).get('meta')
+    seed = (meta or {}).get('seed')
+    if seed is not None:
+        cfg.randomness = dict(cfg.get('randomness') or {}, seed=seed)
+    return cfg
+
+
 def remove_partial_writes(work_dir: str) -> List[str]:
     """Delete the temporary files of checkpoint writes that were killed (rank 0 only)."""
     import glob
@@ -286,6 +303,8 @@ def load_config(path: str,
         if not osp.isfile(resume):
             raise FileNotFoundError(f'checkpoint to resume from not found: {resume}')
         cfg.resume, cfg.load_from = True, resume
+    if resume is not None and cfg.resume:
+        keep_seed(cfg, cfg.load_from)
     if amp:
         optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
         if optim_wrapper == 'AmpOptimWrapper':

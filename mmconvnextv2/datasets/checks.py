@@ -51,10 +51,9 @@ def _records(data: dict, key: str, required: Sequence[str], name: str) -> List[d
         if missing:
             raise BadAnnotationError(f'{name}: {key}[{i}] (id {record.get("id")}) has no '
                                      f'{", ".join(repr(k) for k in missing)}')
-        if key != 'annotations':
-            if record['id'] in ids:
-                raise BadAnnotationError(f'{name}: {key}[{i}] repeats id {record["id"]}')
-            ids.add(record['id'])
+        if record['id'] in ids:
+            raise BadAnnotationError(f'{name}: {key}[{i}] repeats id {record["id"]}')
+        ids.add(record['id'])
     return records
 
 
@@ -181,7 +180,8 @@ def check_label_map(label, name: str, num_classes: Optional[int] = None,
     bad = (label >= num_classes) & (label != ignore_index)
     if bad.any():
         values = np.unique(label[bad]).tolist()
-        stored = '' if raw is None else f' (stored in the file as {np.unique(raw[bad]).tolist()})'
+        stored = [] if raw is None else np.unique(raw[bad]).tolist()
+        stored = f' (stored in the file as {stored})' if stored and stored != values else ''
         raise BadAnnotationError(
             f'{name}: label values {values[:10]}{stored} in {int(bad.sum())} pixels are outside '
             f'the classes 0..{num_classes - 1} and the ignore index {ignore_index} (check '

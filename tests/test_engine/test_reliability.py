@@ -52,23 +52,104 @@ def losses(runner):
     return runner.message_hub.get_scalar('train/loss').data[0].tolist()
 
 
+EMA = dict(type='EMAHook', momentum=0.1)
+
+
+def ema_state(runner):
+    hook = next(h for h in runner.hooks if type(h).__name__ == 'EMAHook')
+    return hook.ema_model.module.state_dict()
+
+
+def assert_states_equal(a, b, atol=1e-6):
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.allclose(a[key].float(), b[key].float(), rtol=0, atol=atol), key
+
+
 def test_resumed_fcmae_matches_an_uninterrupted_run(tmp_path):
+    """Killed after iteration 3 of 6 and resumed: the losses of iterations 4-6, the final
+    weights and the EMA weights equal those of a run that was never interrupted."""
     data = write_image_folder(str(tmp_path / 'data'), per_class=6)
-    full = fcmae_runner(data, tmp_path / 'full', 6)
+    full = fcmae_runner(data, tmp_path / 'full', 6, custom_hooks=[EMA])
     full.train()
     reference = losses(full)
     assert len(reference) == 6
 
     first = fcmae_runner(data, tmp_path / 'killed', 6,
-                         custom_hooks=[dict(type='KillAfterIter', iters=3)])
+                         custom_hooks=[EMA, dict(type='KillAfterIter', iters=3)])
     with pytest.raises(Killed):
         first.train()
-    resumed = fcmae_runner(data, tmp_path / 'killed', 6, resume=True)
+    resumed = fcmae_runner(data, tmp_path / 'killed', 6, resume=True, custom_hooks=[EMA])
     resumed.train()
     continued = losses(resumed)[-3:]
     assert resumed.iter == 6
     for a, b in zip(continued, reference[3:]):
         assert abs(a - b) <= 1e-6, (continued, reference[3:])
+    assert_states_equal(resumed.model.state_dict(), full.model.state_dict())
+    assert_states_equal(ema_state(resumed), ema_state(full))
+    # the EMA really moved away from the model, so the comparison above means something
+    assert not torch.allclose(ema_state(full)['backbone.downsample_layers.0.0.weight'],
+                              full.model.state_dict()['backbone.downsample_layers.0.0.weight'])
+
+
+MASK_RCNN = os.path.join(ROOT, 'configs', 'demo', 'mask-rcnn_convnextv2-atto_fpn_demo.py')
+
+
+@pytest.fixture(scope='module')
+def coco(tmp_path_factory):
+    from mmconvnextv2.datasets import make_demo_data
+    return make_demo_data(str(tmp_path_factory.mktemp('demo')), num_train=8, num_val=4,
+                          size=128)['coco']
+
+
+def mask_rcnn_runner(data_root, work_dir, resume=False, custom_hooks=(), **options):
+    cfg = load_config(MASK_RCNN, work_dir=str(work_dir), resume='auto' if resume else None,
+                      cfg_options={
+                          'data_root': data_root + '/',
+                          'train_cfg.max_iters': 6,
+                          'train_cfg.val_interval': 100,
+                          'default_hooks.checkpoint.interval': 3,
+                          'default_hooks.logger.interval': 1,
+                          'custom_hooks': list(custom_hooks),
+                          'log_level': 'WARNING',
+                          **options,
+                      })
+    return Runner.from_cfg(cfg)
+
+
+MASK_RCNN_LOSSES = ('loss', 'loss_rpn_cls', 'loss_rpn_bbox', 'loss_cls', 'loss_bbox',
+                    'loss_mask')
+
+
+def loss_terms(runner):
+    return {t: runner.message_hub.get_scalar(f'train/{t}').data[0].tolist()
+            for t in MASK_RCNN_LOSSES}
+
+
+def test_resumed_mask_rcnn_matches_an_uninterrupted_run(coco, tmp_path):
+    """Mask R-CNN (shuffled data, random flips, random RoI sampling) with no seed in its
+    config: killed after iteration 3 of 6 and resumed, every loss term of iterations 4-6
+    equals that of an uninterrupted run with the seed the killed run drew."""
+    first = mask_rcnn_runner(coco, tmp_path / 'killed',
+                             custom_hooks=[dict(type='KillAfterIter', iters=3)])
+    assert first.seed is not None  # drawn at random: mmdet's runtime sets no seed
+    with pytest.raises(Killed):
+        first.train()
+    before = loss_terms(first)
+    resumed = mask_rcnn_runner(coco, tmp_path / 'killed', resume=True)
+    assert resumed.seed == first.seed
+    resumed.train()
+    assert resumed.iter == 6
+    after = loss_terms(resumed)
+
+    full = mask_rcnn_runner(coco, tmp_path / 'full', randomness=dict(seed=first.seed))
+    full.train()
+    reference = loss_terms(full)
+    for t in MASK_RCNN_LOSSES:
+        got = before[t][:3] + after[t][-3:]
+        for a, b in zip(got, reference[t]):
+            assert abs(a - b) <= 1e-6, (t, got, reference[t])
+    assert_states_equal(resumed.model.state_dict(), full.model.state_dict())
 
 
 def test_non_finite_loss_stops_and_keeps_the_last_checkpoint(tmp_path, monkeypatch):
