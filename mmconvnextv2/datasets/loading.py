@@ -42,7 +42,8 @@ class CheckedLoadImageFromFile(LoadImageFromFile):
     A missing, empty, corrupt or truncated file raises :class:`BadImageError` (or
     ``FileNotFoundError``) naming the file; with ``on_error='skip'`` the file is logged as
     skipped and the transform returns ``None``, on which a training dataset draws another
-    sample (mmengine's ``BaseDataset``; a test-mode dataset stops instead). With
+    sample (mmengine's ``BaseDataset``; a test-mode dataset stops instead); mmengine's
+    logger shows each skipped file once, not at every epoch. With
     ``color_type='color'`` every image becomes 8-bit, 3-channel: grayscale is replicated,
     the alpha channel of RGBA is dropped and 16-bit values are scaled by 1/256 (for the cv2
     and Pillow backends alike).

@@ -169,6 +169,8 @@ def _heads_with_classes(model) -> List[Tuple[str, int]]:
     score objectness, left out)."""
     heads = []
     for name, module in model.named_modules():
+        if not name:  # the model itself (mmseg copies its decode head's number)
+            continue
         num = getattr(module, 'num_classes', None)
         if isinstance(num, int) and not isinstance(num, bool) and 'rpn' not in name.lower() \
                 and 'RPN' not in type(module).__name__:
@@ -202,12 +204,13 @@ class NumClassesCheckHook(Hook):
         classes = (getattr(dataset, 'metainfo', None) or {}).get('classes')
         what = f'{type(dataset).__name__} ({loop_name.replace("_loop", "")} dataset)'
         if classes is not None:
-            for name, num in heads:
-                if num != len(classes) and not (num == 1 and len(classes) == 2):
-                    raise ValueError(
-                        f'model.{name}.num_classes is {num} but the {what} has {len(classes)} '
-                        f'classes {tuple(classes)[:10]}; set num_classes to {len(classes)} or '
-                        'the dataset metainfo classes to match')
+            wrong = [(name, num) for name, num in heads
+                     if num != len(classes) and not (num == 1 and len(classes) == 2)]
+            if wrong:
+                raise ValueError(
+                    ', '.join(f'model.{name}.num_classes is {num}' for name, num in wrong)
+                    + f' but the {what} has {len(classes)} classes {tuple(classes)[:10]}; set '
+                    f'num_classes to {len(classes)} or the dataset metainfo classes to match')
         if heads and hasattr(dataset, 'get_gt_labels'):
             num = min(n for _, n in heads)
             labels = np.asarray(dataset.get_gt_labels())

@@ -1,4 +1,6 @@
-"""Runner checkpoints resume under torch's weights_only loading (torch >= 2.6)."""
+"""Runner checkpoints resume under torch's weights_only loading (torch >= 2.6); the
+checkpoint a resume picks is always a complete one."""
+import os
 import pickle
 
 import pytest
@@ -7,6 +9,7 @@ from mmengine.model import BaseModel
 from mmengine.runner import Runner
 from torch.utils.data import Dataset
 
+from mmconvnextv2.apis.config import latest_checkpoint
 from mmconvnextv2.utils import register_safe_globals
 
 
@@ -31,7 +34,7 @@ class ToyData(Dataset):
         return dict(x=torch.randn(4, generator=g), y=torch.randn(1, generator=g))
 
 
-def make_runner(work_dir, max_iters, resume=False):
+def make_runner(work_dir, max_iters, resume=False, checkpoint='CheckpointHook', keep=-1):
     return Runner(
         model=ToyModel(),
         work_dir=str(work_dir),
@@ -41,7 +44,8 @@ def make_runner(work_dir, max_iters, resume=False):
         optim_wrapper=dict(optimizer=dict(type='AdamW', lr=1e-2)),
         param_scheduler=dict(type='CosineAnnealingLR', T_max=max_iters, by_epoch=False),
         train_cfg=dict(by_epoch=False, max_iters=max_iters),
-        default_hooks=dict(checkpoint=dict(type='CheckpointHook', interval=2, by_epoch=False),
+        default_hooks=dict(checkpoint=dict(type=checkpoint, interval=2, by_epoch=False,
+                                           max_keep_ckpts=keep),
                            logger=dict(type='LoggerHook', interval=1)),
         randomness=dict(seed=0),
         resume=resume,
@@ -90,3 +94,44 @@ def test_unknown_classes_are_still_refused(tmp_path):
         pickle.dump({'state_dict': Payload()}, f)
     with pytest.raises(pickle.UnpicklingError):
         torch.load(path)
+
+
+@pytest.mark.parametrize('hook', ['CheckpointHook', 'AtomicCheckpointHook'])
+def test_a_write_killed_midway_keeps_the_previous_checkpoint(tmp_path, monkeypatch, hook):
+    """max_keep_ckpts=1 and the iteration-4 write dies: mmengine's hook has already deleted
+    iter_2.pth (nothing left to resume from), AtomicCheckpointHook still has it and
+    ``last_checkpoint`` names it."""
+    register_safe_globals()
+    runner = make_runner(tmp_path, max_iters=4, checkpoint=hook, keep=1)
+    real_fsync = os.fsync
+
+    def dies_on_the_second_checkpoint(fd):
+        if runner.iter + 1 == 4:
+            raise KeyboardInterrupt('killed while writing iter_4.pth')
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, 'fsync', dies_on_the_second_checkpoint)
+    with pytest.raises(KeyboardInterrupt):
+        runner.train()
+    names = sorted(p.name for p in tmp_path.glob('*.pth*'))
+    if hook == 'CheckpointHook':
+        assert names == []
+    else:
+        assert names == ['iter_2.pth']
+        assert latest_checkpoint(str(tmp_path)) == str(tmp_path / 'iter_2.pth')
+
+
+def test_latest_checkpoint_when_the_pointer_is_bad(tmp_path):
+    assert latest_checkpoint(str(tmp_path / 'absent')) is None
+    assert latest_checkpoint(str(tmp_path)) is None
+    for i, name in enumerate(['iter_2.pth', 'iter_4.pth', 'iter_6.pth.tmp-123']):
+        (tmp_path / name).write_bytes(b'x')
+        os.utime(tmp_path / name, (1000 + i, 1000 + i))
+    pointer = tmp_path / 'last_checkpoint'
+    pointer.write_text(str(tmp_path / 'iter_2.pth'))
+    assert latest_checkpoint(str(tmp_path)) == str(tmp_path / 'iter_2.pth')
+    for stale in ['', str(tmp_path / 'iter_6.pth')]:  # empty, or names a file that is gone
+        pointer.write_text(stale)
+        assert latest_checkpoint(str(tmp_path)) == str(tmp_path / 'iter_4.pth')
+    pointer.write_text('/elsewhere/iter_2.pth')  # the work dir was moved
+    assert latest_checkpoint(str(tmp_path)) == str(tmp_path / 'iter_2.pth')
