@@ -203,18 +203,19 @@ def latest_checkpoint(work_dir: str) -> Optional[str]:
 
 
 def keep_seed(cfg: Config, checkpoint: str) -> Config:
-    """Give a resumed run the seed of the run it continues, when the config sets none.
+    """Give a resumed run the seed of the run it continues, when the config sets none (and
+    refuse, naming it, a checkpoint that cannot be read safely).
 
     mmengine restores the seed from the checkpoint only after it has built the data loaders,
     whose samplers have by then drawn their shuffling seed from a new random seed: the
     resumed run would see the data in another order.
     """
-    import torch
-    if (cfg.get('randomness') or {}).get('seed') is not None:
-        return cfg
-    meta = torch.load(checkpoint, map_location='cpu', mmap=True, weights_only=True).get('meta')
-    seed = (meta or {}).get('seed')
-    if seed is not None:
+    from ..checkpoint.io import load_checkpoint_file
+
+    # read (memory-mapped) in any case: a truncated or unsafe file is named here
+    meta = load_checkpoint_file(checkpoint, mmap=True).get('meta') or {}
+    seed = meta.get('seed')
+    if seed is not None and (cfg.get('randomness') or {}).get('seed') is None:
         cfg.randomness = dict(cfg.get('randomness') or {}, seed=seed)
     return cfg
 

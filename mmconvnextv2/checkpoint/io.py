@@ -8,16 +8,23 @@ import torch
 from .convert import arch_name, check_state_dict, convert, fcmae_to_backbone, infer_arch, unwrap
 
 
-def load_checkpoint_file(path: str) -> Mapping:
+def load_checkpoint_file(path: str, mmap: bool = False) -> Mapping:
     """Load a checkpoint file with ``weights_only=True``: tensors and plain containers only.
 
     A pickle that would construct arbitrary objects (or run code) is refused with an error that
-    names the file, instead of being executed.
+    names the file, instead of being executed. ``mmap=True`` maps the tensors instead of
+    reading them (for a look at the metadata of a large file); files in torch's old format
+    are then read as usual.
     """
     if not os.path.isfile(path):
         raise FileNotFoundError(f'checkpoint file not found: {path}')
     try:
-        return torch.load(path, map_location='cpu', weights_only=True)
+        try:
+            return torch.load(path, map_location='cpu', weights_only=True, mmap=mmap)
+        except RuntimeError as e:
+            if not (mmap and 'mmap' in str(e)):
+                raise
+            return torch.load(path, map_location='cpu', weights_only=True)
     except pickle.UnpicklingError as e:
         reason = _unpickler_reason(str(e))
         if 'Unsupported global' in reason or 'Unsupported operand' in reason:

@@ -135,3 +135,25 @@ def test_latest_checkpoint_when_the_pointer_is_bad(tmp_path):
         assert latest_checkpoint(str(tmp_path)) == str(tmp_path / 'iter_4.pth')
     pointer.write_text('/elsewhere/iter_2.pth')  # the work dir was moved
     assert latest_checkpoint(str(tmp_path)) == str(tmp_path / 'iter_2.pth')
+
+
+def test_resume_checkpoint_is_read_safely_and_named(tmp_path):
+    """``--resume CKPT``: the seed comes from CKPT (either torch file format); a truncated
+    file is named before any training starts."""
+    from mmconvnextv2.apis import load_config
+    from tests.conftest import ROOT
+    from tests.helpers import FCMAE_ATTO_CONFIG
+    config = os.path.join(ROOT, FCMAE_ATTO_CONFIG)
+    options = {'randomness.seed': None}
+    for legacy in (False, True):
+        path = tmp_path / f'legacy_{legacy}.pth'
+        torch.save({'meta': {'seed': 1234}, 'state_dict': {'w': torch.ones(2)}}, path,
+                   _use_new_zipfile_serialization=not legacy)
+        cfg = load_config(config, work_dir=str(tmp_path), cfg_options=options,
+                          resume=str(path))
+        assert cfg.randomness.seed == 1234 and cfg.load_from == str(path)
+    path.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(ValueError, match=r'legacy_True\.pth: not a readable PyTorch checkpoint'):
+        load_config(config, work_dir=str(tmp_path), cfg_options=options, resume=str(path))
+    with pytest.raises(FileNotFoundError, match='absent.pth'):
+        load_config(config, work_dir=str(tmp_path), resume=str(tmp_path / 'absent.pth'))
