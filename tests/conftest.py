@@ -1,4 +1,5 @@
 import os
+import uuid
 
 import pytest
 import torch
@@ -18,3 +19,17 @@ def _seed_and_scope():
         yield
 
 
+
+
+@pytest.fixture
+def log_text(tmp_path):
+    """A fresh MMLogger, which becomes mmengine's current logger (the one that
+    ``print_log(logger='current')`` writes to), logging to a file; returns a reader of it."""
+    from mmengine.logging import MMLogger
+    log_file = tmp_path / 'captured.log'
+    logger = MMLogger.get_instance(f'test-{uuid.uuid4().hex}', log_file=str(log_file))
+    assert MMLogger.get_current_instance() is logger
+    yield lambda: log_file.read_text()
+    for handler in [h for h in logger.handlers if hasattr(h, 'baseFilename')]:
+        handler.close()
+        logger.removeHandler(handler)

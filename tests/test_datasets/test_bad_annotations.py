@@ -5,13 +5,11 @@ import copy
 import json
 import os
 import re
-import uuid
 
 import cv2
 import numpy as np
 import pytest
 from mmengine.config import Config
-from mmengine.logging import MMLogger
 from PIL import Image
 
 from mmconvnextv2.datasets import CLASSES, make_demo_data
@@ -22,20 +20,6 @@ from mmconvnextv2.datasets.seg import CheckedLoadSegAnnotations
 from tests.conftest import ROOT
 
 DEMO_DET = 'configs/demo/mask-rcnn_convnextv2-atto_fpn_demo.py'
-
-
-@pytest.fixture
-def log_text(tmp_path):
-    """A fresh MMLogger, which becomes mmengine's current logger (the one that
-    ``print_log(logger='current')`` writes to), logging to a file; returns a reader of it."""
-    log_file = tmp_path / 'captured.log'
-    logger = MMLogger.get_instance(f'test-bad-annotations-{uuid.uuid4().hex}',
-                                   log_file=str(log_file))
-    assert MMLogger.get_current_instance() is logger
-    yield lambda: log_file.read_text()
-    for handler in [h for h in logger.handlers if hasattr(h, 'baseFilename')]:
-        handler.close()
-        logger.removeHandler(handler)
 
 
 @pytest.fixture(scope='module')

@@ -2,34 +2,18 @@
 become 8-bit BGR, good files load exactly as with mmcv's LoadImageFromFile."""
 import io
 import os
-import uuid
 
 import cv2
 import numpy as np
 import pytest
 from mmcv.transforms import LoadImageFromFile
 from mmcv.transforms.builder import TRANSFORMS
-from mmengine.logging import MMLogger
 from PIL import Image
 
 from mmconvnextv2.datasets.loading import BadImageError, CheckedLoadImageFromFile
 from tests.helpers import write_image_folder
 
 BACKENDS = ('cv2', 'pillow')
-
-
-@pytest.fixture
-def log_text(tmp_path):
-    """A fresh MMLogger, which becomes mmengine's current logger (the one that
-    ``print_log(logger='current')`` writes to), logging to a file; returns a reader of it."""
-    log_file = tmp_path / 'captured.log'
-    logger = MMLogger.get_instance(f'test-bad-images-{uuid.uuid4().hex}',
-                                   log_file=str(log_file))
-    assert MMLogger.get_current_instance() is logger
-    yield lambda: log_file.read_text()
-    for handler in [h for h in logger.handlers if hasattr(h, 'baseFilename')]:
-        handler.close()
-        logger.removeHandler(handler)
 
 
 def load(path, **kwargs):
