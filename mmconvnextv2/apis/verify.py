@@ -4,6 +4,8 @@ from typing import List
 
 from mmengine.config import Config
 
+from ..datasets.loading import HINT
+
 LOADERS = ('CheckedLoadImageFromFile', 'CheckedLoadSegAnnotations', 'LoadAnnotations')
 
 
@@ -21,7 +23,7 @@ class _Probe:
         try:
             self.dataset.pipeline(info)
         except Exception as e:  # every failure is a finding, reported with its file
-            message = str(e)
+            message = str(e).replace(HINT, '')
             path = info.get('img_path') or info.get('seg_map_path') or f'sample {index}'
             return message if path in message else f'{path}: {type(e).__name__}: {message}'
         return None

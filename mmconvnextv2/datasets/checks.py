@@ -150,7 +150,7 @@ def report(problems: List[str], on_error: str) -> None:
         more = f'\n... and {len(problems) - SHOWN} more' if len(problems) > SHOWN else ''
         raise BadAnnotationError(
             f'{len(problems)} bad annotation(s):\n' + '\n'.join(problems[:SHOWN]) + more
-            + "\n(on_error='skip' drops them, logging each)")
+            + "\n(tools/train.py --skip-bad-samples, or on_error='skip', drops them, logging each)")
     for problem in problems:
         print_log(f'skipped an annotation: {problem}', logger='current',
                   level=logging.WARNING)

@@ -17,6 +17,9 @@ from mmcv.transforms.builder import TRANSFORMS
 from mmengine import fileio
 from mmengine.logging import print_log
 
+HINT = ('  [tools/misc/verify_dataset.py lists every such file; tools/train.py '
+        '--skip-bad-samples skips them, logging each]')
+
 
 class BadImageError(ValueError):
     """An image file that cannot be used; the message names the file and the reason."""
@@ -97,6 +100,7 @@ class CheckedLoadImageFromFile(LoadImageFromFile):
             img = self._read(filename)
         except (FileNotFoundError, BadImageError) as e:
             if self.on_error == 'raise':
+                e.args = (f'{e}{HINT}', )
                 raise
             print_log(f'skipped an image: {e}', logger='current', level=logging.WARNING)
             return None

@@ -10,6 +10,7 @@ from mmseg.datasets.transforms import LoadAnnotations
 from mmseg.registry import TRANSFORMS
 
 from .checks import BadAnnotationError, check_label_map
+from .loading import HINT
 
 
 @TRANSFORMS.register_module()
@@ -102,6 +103,7 @@ class CheckedLoadSegAnnotations(LoadAnnotations):
             return super().transform(results)
         except (FileNotFoundError, BadAnnotationError) as e:
             if self.on_error == 'raise':
+                e.args = (f'{e}{HINT}', )
                 raise
             print_log(f'skipped a sample: {e}', logger='current', level=logging.WARNING)
             return None
