@@ -66,20 +66,25 @@ def assert_states_equal(a, b, atol=1e-6):
         assert torch.allclose(a[key].float(), b[key].float(), rtol=0, atol=atol), key
 
 
-def test_resumed_fcmae_matches_an_uninterrupted_run(tmp_path):
+@pytest.mark.parametrize('workers', [0, 2])
+def test_resumed_fcmae_matches_an_uninterrupted_run(tmp_path, workers):
     """Killed after iteration 3 of 6 and resumed: the losses of iterations 4-6, the final
-    weights and the EMA weights equal those of a run that was never interrupted."""
-    data = write_image_folder(str(tmp_path / 'data'), per_class=6)
-    full = fcmae_runner(data, tmp_path / 'full', 6, custom_hooks=[EMA])
+    weights and the EMA weights equal those of a run that was never interrupted, with the
+    data (random crops and flips) loaded in the main process or in 2 worker processes. 16
+    images make 4 batches an epoch: the kill comes in the middle of one."""
+    data = write_image_folder(str(tmp_path / 'data'), per_class=8)
+    loader = {'train_dataloader.num_workers': workers}
+    full = fcmae_runner(data, tmp_path / 'full', 6, custom_hooks=[EMA], **loader)
     full.train()
     reference = losses(full)
     assert len(reference) == 6
 
     first = fcmae_runner(data, tmp_path / 'killed', 6,
-                         custom_hooks=[EMA, dict(type='KillAfterIter', iters=3)])
+                         custom_hooks=[EMA, dict(type='KillAfterIter', iters=3)], **loader)
     with pytest.raises(Killed):
         first.train()
-    resumed = fcmae_runner(data, tmp_path / 'killed', 6, resume=True, custom_hooks=[EMA])
+    resumed = fcmae_runner(data, tmp_path / 'killed', 6, resume=True, custom_hooks=[EMA],
+                           **loader)
     resumed.train()
     continued = losses(resumed)[-3:]
     assert resumed.iter == 6
