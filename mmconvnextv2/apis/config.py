@@ -115,8 +115,10 @@ def _steps(pipeline):
             yield from _steps(step.get('transforms') or [])
 
 
-def _base_type(t: str) -> str:
-    return t.split('.')[-1]
+def _base_type(t) -> str:
+    """A registry type name without its scope (``'mmdet.CocoDataset'`` -> ``'CocoDataset'``);
+    '' for a class given directly."""
+    return t.split('.')[-1] if isinstance(t, str) else ''
 
 
 def use_checked_data(cfg: Config, skip_bad_samples: bool = False) -> Config:
