@@ -1,11 +1,30 @@
-"""Hooks that kill or freeze a training process on purpose, for the reliability tests (used
-by training runs in subprocesses through ``custom_imports=['tests.fault_injection']``)."""
+"""Hooks that stop, kill or freeze a training process on purpose, for the reliability tests
+(in-process, or in subprocesses through ``custom_imports=['tests.fault_injection']``)."""
 import os
 import signal
 
 from mmengine.dist import get_rank
 from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
+
+
+class Killed(Exception):
+    pass
+
+
+@HOOKS.register_module()
+class KillAfterIter(Hook):
+    """Stands, in-process, for a SIGKILL right after iteration ``iters`` (and its
+    checkpoint)."""
+
+    priority = 'LOWEST'
+
+    def __init__(self, iters):
+        self.iters = iters
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+        if runner.iter + 1 == self.iters:
+            raise Killed(f'killed after iteration {self.iters}')
 
 
 @HOOKS.register_module()

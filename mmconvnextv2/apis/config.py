@@ -187,20 +187,21 @@ def latest_checkpoint(work_dir: str) -> Optional[str]:
     from mmengine.logging import print_log
     from mmengine.runner import find_latest_checkpoint
 
-    from ..utils.atomic_io import TMP_MARK
     if not osp.isdir(work_dir):
         return None
     named = find_latest_checkpoint(work_dir) if osp.isfile(
         osp.join(work_dir, 'last_checkpoint')) else None
-    for candidate in (named, osp.join(work_dir, osp.basename(named or ''))):
-        if named and osp.isfile(candidate):
-            return candidate
-    found = [p for p in glob.glob(osp.join(work_dir, '*.pth')) if TMP_MARK not in p]
+    if named:  # as written, or in this work dir if the folder was moved
+        for candidate in (named, osp.join(work_dir, osp.basename(named))):
+            if osp.isfile(candidate):
+                return candidate
+    found = glob.glob(osp.join(work_dir, '*.pth'))  # temporary files end in .tmp-PID
     if not found:
         return None
     newest = max(found, key=os.path.getmtime)
-    print_log(f'last_checkpoint in {work_dir} names {named!r}, which is not there; resuming '
-              f'from the newest checkpoint, {newest}', logger='current', level=logging.WARNING)
+    print_log(f'last_checkpoint in {work_dir} is missing, empty or names a file that is not '
+              f'there ({named!r}); resuming from the newest checkpoint, {newest}',
+              logger='current', level=logging.WARNING)
     return newest
 
 

@@ -4,7 +4,7 @@ from typing import List
 
 from mmengine.config import Config
 
-from ..datasets.loading import HINT
+from ..datasets.checks import HINT
 
 LOADERS = ('CheckedLoadImageFromFile', 'CheckedLoadSegAnnotations', 'LoadAnnotations')
 
@@ -54,14 +54,12 @@ def verify_dataset(cfg: Config, split: str = 'train', num_workers: int = 0) -> L
     if not loader:
         raise KeyError(f'the config has no {split}_dataloader')
     dataset_cfg = copy.deepcopy(loader['dataset'])
-    problems = []
     for node in _datasets(dataset_cfg):
         node['pipeline'] = [dict(step, on_error='raise') if step['type'] != 'LoadAnnotations'
                             else step for step in _steps(node.get('pipeline') or [])
                             if step.get('type', '').split('.')[-1] in LOADERS]
         if node.get('type') == 'CheckedCocoDataset':
-            node['on_error'] = 'skip'  # the bad annotations are listed below, not logged
-            problems += _coco_problems(node)
+            node['on_error'] = 'skip'  # the dataset keeps them in bad_annotations
     init_default_scope(cfg.get('default_scope', 'mmengine'))
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
         from mmengine.registry import DATASETS
@@ -70,16 +68,5 @@ def verify_dataset(cfg: Config, split: str = 'train', num_workers: int = 0) -> L
         dataset = dataset.dataset
     samples = DataLoader(_Probe(dataset), batch_size=1, num_workers=num_workers,
                          collate_fn=_first)
-    problems += [p for p in samples if p is not None]
-    return problems
-
-
-def _coco_problems(node: dict) -> List[str]:
-    import os.path as osp
-
-    from ..datasets.checks import check_coco, read_json
-    ann_file = node['ann_file']
-    if node.get('data_root') and not osp.isabs(ann_file):
-        ann_file = osp.join(node['data_root'], ann_file)
-    classes = (node.get('metainfo') or {}).get('classes')
-    return check_coco(read_json(ann_file), ann_file, classes)[1]
+    problems = list(getattr(dataset, 'bad_annotations', []))
+    return problems + [p for p in samples if p is not None]

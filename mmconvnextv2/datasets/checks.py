@@ -14,6 +14,8 @@ from typing import List, Optional, Sequence, Tuple
 from mmengine.logging import print_log
 
 SHOWN = 5  # problems listed in an error message
+HINT = ('  [tools/misc/verify_dataset.py lists every such file; tools/train.py '
+        '--skip-bad-samples skips them, logging each]')
 
 
 class BadAnnotationError(ValueError):
@@ -140,6 +142,22 @@ def check_coco(data: dict,
     if problems:
         data = dict(data, annotations=good)
     return data, problems
+
+
+def check_on_error(on_error: str) -> str:
+    """Validate the ``on_error`` argument of the checked loaders and datasets."""
+    if on_error not in ('raise', 'skip'):
+        raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
+    return on_error
+
+
+def raise_or_skip(error: Exception, on_error: str, what: str) -> None:
+    """Re-raise ``error`` (a bad file, named in its message) with a pointer to the tools that
+    list or skip such files, or, with ``on_error='skip'``, log it as a skipped ``what``."""
+    if on_error == 'raise':
+        error.args = (f'{error}{HINT}', )
+        raise error
+    print_log(f'skipped {what}: {error}', logger='current', level=logging.WARNING)
 
 
 def report(problems: List[str], on_error: str) -> None:

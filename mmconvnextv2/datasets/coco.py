@@ -6,7 +6,7 @@ from mmdet.datasets.api_wrappers import COCO
 from mmdet.registry import DATASETS
 from mmengine.fileio import get_local_path
 
-from .checks import check_coco, read_json, report
+from .checks import check_coco, check_on_error, read_json, report
 
 
 class _CheckedCOCO(COCO):
@@ -28,19 +28,20 @@ class CheckedCocoDataset(CocoDataset):
         on_error (str): 'raise' stops on the first bad annotations, naming them; 'skip' drops
             each bad annotation and logs it. Defaults to 'raise'.
         **kwargs: The arguments of mmdet's ``CocoDataset``.
+
+    Attributes:
+        bad_annotations (list[str]): One message per annotation dropped with ``'skip'``.
     """
 
     def __init__(self, *args, on_error: str = 'raise', **kwargs):
-        if on_error not in ('raise', 'skip'):
-            raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
-        self.on_error = on_error
+        self.on_error = check_on_error(on_error)
         super().__init__(*args, **kwargs)
 
     def load_data_list(self) -> List[dict]:
         with get_local_path(self.ann_file, backend_args=self.backend_args) as local:
             data = read_json(local, self.ann_file)
-        data, problems = check_coco(data, self.ann_file, self.metainfo['classes'])
-        report(problems, self.on_error)
+        data, self.bad_annotations = check_coco(data, self.ann_file, self.metainfo['classes'])
+        report(self.bad_annotations, self.on_error)
         # CocoDataset.load_data_list builds its COCO API from the path; hand it the data
         self.COCOAPI = lambda _path: _CheckedCOCO(data)
         try:

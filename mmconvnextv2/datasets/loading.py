@@ -7,7 +7,6 @@ skips silently. :class:`CheckedLoadImageFromFile` is a drop-in replacement: on g
 returns exactly what mmcv returns.
 """
 import io
-import logging
 from typing import Optional
 
 import mmcv
@@ -15,10 +14,8 @@ import numpy as np
 from mmcv.transforms import LoadImageFromFile
 from mmcv.transforms.builder import TRANSFORMS
 from mmengine import fileio
-from mmengine.logging import print_log
 
-HINT = ('  [tools/misc/verify_dataset.py lists every such file; tools/train.py '
-        '--skip-bad-samples skips them, logging each]')
+from .checks import check_on_error, raise_or_skip
 
 
 class BadImageError(ValueError):
@@ -58,13 +55,11 @@ class CheckedLoadImageFromFile(LoadImageFromFile):
     """
 
     def __init__(self, on_error: str = 'raise', **kwargs) -> None:
-        if on_error not in ('raise', 'skip'):
-            raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
         if kwargs.get('ignore_empty'):
             raise ValueError("ignore_empty skips files silently; use on_error='skip', which "
                              'logs each skipped file')
         super().__init__(**kwargs)
-        self.on_error = on_error
+        self.on_error = check_on_error(on_error)
 
     def _read(self, filename: str) -> np.ndarray:
         try:
@@ -99,10 +94,7 @@ class CheckedLoadImageFromFile(LoadImageFromFile):
         try:
             img = self._read(filename)
         except (FileNotFoundError, BadImageError) as e:
-            if self.on_error == 'raise':
-                e.args = (f'{e}{HINT}', )
-                raise
-            print_log(f'skipped an image: {e}', logger='current', level=logging.WARNING)
+            raise_or_skip(e, self.on_error, 'an image')
             return None
         if self.to_float32:
             img = img.astype(np.float32)

@@ -1,16 +1,13 @@
 """mmseg's ``LoadAnnotations`` with label maps checked (:func:`check_label_map`)."""
-import logging
 from typing import Optional
 
 import mmcv
 import numpy as np
 from mmengine import fileio
-from mmengine.logging import print_log
 from mmseg.datasets.transforms import LoadAnnotations
 from mmseg.registry import TRANSFORMS
 
-from .checks import BadAnnotationError, check_label_map
-from .loading import HINT
+from .checks import BadAnnotationError, check_label_map, check_on_error, raise_or_skip
 
 
 @TRANSFORMS.register_module()
@@ -37,12 +34,10 @@ class CheckedLoadSegAnnotations(LoadAnnotations):
 
     def __init__(self, num_classes: Optional[int] = None, ignore_index: int = 255,
                  on_error: str = 'raise', **kwargs) -> None:
-        if on_error not in ('raise', 'skip'):
-            raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
         super().__init__(**kwargs)
         self.num_classes = num_classes
         self.ignore_index = ignore_index
-        self.on_error = on_error
+        self.on_error = check_on_error(on_error)
 
     def _read(self, path: str) -> np.ndarray:
         try:
@@ -102,10 +97,7 @@ class CheckedLoadSegAnnotations(LoadAnnotations):
         try:
             return super().transform(results)
         except (FileNotFoundError, BadAnnotationError) as e:
-            if self.on_error == 'raise':
-                e.args = (f'{e}{HINT}', )
-                raise
-            print_log(f'skipped a sample: {e}', logger='current', level=logging.WARNING)
+            raise_or_skip(e, self.on_error, 'a sample')
             return None
 
     def __repr__(self) -> str:

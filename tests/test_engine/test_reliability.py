@@ -5,33 +5,13 @@ import os
 import pytest
 import torch
 from mmengine.fileio import get_file_backend
-from mmengine.hooks import Hook
-from mmengine.registry import HOOKS
 from mmengine.runner import Runner
 
 from mmconvnextv2.apis import load_config
 from mmconvnextv2.utils import AtomicLocalBackend
 from tests.conftest import ROOT
+from tests.fault_injection import Killed
 from tests.helpers import FCMAE_ATTO_CONFIG, tiny_fcmae_options, write_image_folder
-
-
-class Killed(Exception):
-    pass
-
-
-@HOOKS.register_module()
-class KillAfterIter(Hook):
-    """Stands for a SIGKILL right after iteration ``iters`` (and its checkpoint)."""
-
-    priority = 'LOWEST'
-
-    def __init__(self, iters):
-        self.iters = iters
-
-    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
-        if runner.iter + 1 == self.iters:
-            raise Killed(f'killed after iteration {self.iters}')
-
 
 CONFIG = os.path.join(ROOT, FCMAE_ATTO_CONFIG)
 
