@@ -1,18 +1,12 @@
 #!/usr/bin/env bash
 # Distributed evaluation through torchrun.
 #   tools/dist_test.sh CONFIG CHECKPOINT NPROC [test.py args]
+# Ports and nodes as in dist_train.sh (PORT, NNODES, NODE_RANK, MASTER_ADDR, PYTHON).
 set -euo pipefail
 CONFIG=$1
 CHECKPOINT=$2
 NPROC=$3
-NNODES=${NNODES:-1}
-NODE_RANK=${NODE_RANK:-0}
-PORT=${PORT:-29500}
-MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
-PYTHON=${PYTHON:-python}
 DIR=$(cd "$(dirname "$0")" && pwd)
-PYTHONPATH="$DIR/..${PYTHONPATH:+:$PYTHONPATH}" \
-"$PYTHON" -m torch.distributed.run \
-    --nnodes="$NNODES" --node_rank="$NODE_RANK" --master_addr="$MASTER_ADDR" \
-    --nproc_per_node="$NPROC" --master_port="$PORT" \
-    "$DIR/test.py" "$CONFIG" "$CHECKPOINT" --launcher pytorch "${@:4}"
+# shellcheck source=tools/dist_launch.sh
+source "$DIR/dist_launch.sh"
+torchrun_ "$NPROC" "$DIR/test.py" "$CONFIG" "$CHECKPOINT" --launcher pytorch "${@:4}"

@@ -5,7 +5,7 @@ from typing import List, Tuple
 
 import numpy as np
 import torch
-from mmengine.dist import is_main_process
+from mmengine.dist import all_gather_object, get_rank, get_world_size, is_main_process
 from mmengine.hooks import CheckpointHook, Hook
 from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS as ROOT_HOOKS
@@ -71,12 +71,28 @@ class RNGStateHook(Hook):
     its per-epoch worker seed from a generator of its own (so starting an epoch consumes no
     global draw), and the data pipeline's numpy/random draws are replayed, from the same
     seed, by the loop's advance over the batches it skips.
+
+    In a distributed run every process has a random state of its own (with
+    ``randomness.diff_rank_seed``, or when the processes draw different amounts, as Mask R-CNN's
+    RoI samplers do). The checkpoint is written by the main process only, so the states are
+    gathered from all processes first, in ``gather_checkpoint_state``, which
+    ``AtomicCheckpointHook`` calls on every process before it saves; each process of the
+    resumed run takes its own. A checkpoint written by another number of processes cannot
+    give each process its state: the resumed run then keeps its seeded state and says so.
     """
 
     priority = 'VERY_HIGH'
 
     def __init__(self):
         self._pending = None
+        self._all_ranks = None
+
+    @staticmethod
+    def _state() -> dict:
+        state = dict(torch=torch.get_rng_state())
+        if torch.cuda.is_available():
+            state['cuda'] = torch.cuda.get_rng_state_all()
+        return state
 
     def before_train(self, runner) -> None:
         loader = getattr(runner.train_loop, 'dataloader', None)
@@ -84,14 +100,31 @@ class RNGStateHook(Hook):
             seed = runner.seed if runner.seed is not None else 0
             loader.generator = torch.Generator().manual_seed(seed)
 
+    def gather_checkpoint_state(self, runner) -> None:
+        """Collect every process's state (a collective: called on all processes)."""
+        if get_world_size() > 1:
+            self._all_ranks = all_gather_object(self._state())
+
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        state = dict(torch=torch.get_rng_state())
-        if torch.cuda.is_available():
-            state['cuda'] = torch.cuda.get_rng_state_all()
+        state = self._state()
+        if self._all_ranks is not None:
+            state['ranks'] = self._all_ranks
+            self._all_ranks = None
         checkpoint['rng_state'] = state
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        self._pending = checkpoint.get('rng_state')
+        state = checkpoint.get('rng_state')
+        ranks = (state or {}).get('ranks')
+        world_size = get_world_size()
+        if ranks is not None and len(ranks) == world_size:
+            state = ranks[get_rank()]
+        elif ranks is not None or (state is not None and world_size > 1):
+            runner.logger.warning(
+                f'the checkpoint holds the random state of {len(ranks or [None])} '
+                f'process(es) and this run has {world_size}: the random state is not restored, '
+                'so the continued run draws other random numbers than an uninterrupted one')
+            state = None
+        self._pending = state
 
     def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
         if self._pending is None:
@@ -146,6 +179,9 @@ class AtomicCheckpointHook(CheckpointHook):
             # saved inside the new checkpoint, so a resume prunes the right files
             runner.message_hub.update_info('keep_ckpt_ids', list(self.keep_ckpt_ids))
 
+        # runner.save_checkpoint and its before_save_checkpoint stage run on the main
+        # process only: hooks that need every process's state (RNGStateHook) collect it here
+        runner.call_hook('gather_checkpoint_state')
         ckpt_filename = self.filename_tmpl.format(step)
         self.last_ckpt = self.file_backend.join_path(self.out_dir, ckpt_filename)
         runner.message_hub.update_info('last_ckpt', self.last_ckpt)

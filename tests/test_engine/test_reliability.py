@@ -172,3 +172,31 @@ def test_checkpoint_writes_are_atomic(tmp_path, monkeypatch):
         backend.put(b'half a new checkpoint', str(target))
     assert target.read_bytes() == b'complete old checkpoint'
     assert [p.name for p in tmp_path.iterdir()] == ['iter_1.pth']
+
+
+def test_rng_state_is_restored_only_for_the_same_number_of_processes(log_text):
+    """A checkpoint holds one random state per process (gathered before saving); a resumed
+    run with as many processes takes its own, one with another number keeps its seeded state
+    and says so. (Two real processes: tests/test_tools/test_kill_and_resume.py.)"""
+    from types import SimpleNamespace
+
+    from mmengine.logging import MMLogger
+
+    from mmconvnextv2.engine import RNGStateHook
+    runner = SimpleNamespace(logger=MMLogger.get_current_instance())
+    hook = RNGStateHook()
+    hook.gather_checkpoint_state(runner)  # one process: nothing to gather
+    checkpoint = {}
+    hook.before_save_checkpoint(runner, checkpoint)
+    own = checkpoint['rng_state']
+    assert 'ranks' not in own
+    torch.rand(3)  # move on from the saved state
+
+    hook.after_load_checkpoint(runner, dict(rng_state=own))
+    hook.before_train_iter(runner, 0)
+    assert torch.equal(torch.get_rng_state(), own['torch'])
+
+    two = dict(own, ranks=[own, dict(torch=torch.Generator().manual_seed(1).get_state())])
+    hook.after_load_checkpoint(runner, dict(rng_state=two))
+    assert hook._pending is None
+    assert 'random state of 2 process(es) and this run has 1' in log_text()

@@ -49,22 +49,28 @@ def test_upernet_trains_and_reports_miou(data, tmp_path):
 
 def test_dist_train_two_processes(data, tmp_path):
     """tools/dist_train.sh: 2 processes (gloo on the CPU) train a few iterations and write
-    one checkpoint."""
+    one checkpoint. Two such runs started at once on one machine (no PORT given) each get a
+    rendezvous of their own."""
     import subprocess
     import sys
     config = os.path.join(DEMO, 'upernet_convnextv2-atto_demo.py')
-    env = dict(os.environ, PYTHON=sys.executable, PORT='29617', OMP_NUM_THREADS='1')
-    result = subprocess.run(
+    env = dict(os.environ, PYTHON=sys.executable, OMP_NUM_THREADS='1')
+    env.pop('PORT', None)
+    runs = [subprocess.Popen(
         ['bash', os.path.join(ROOT, 'tools', 'dist_train.sh'), config, '2',
-         '--work-dir', str(tmp_path), '--cfg-options', f'data_root={data["ade"]}/',
+         '--work-dir', str(tmp_path / name), '--cfg-options', f'data_root={data["ade"]}/',
          'train_cfg.max_iters=3', 'train_cfg.val_interval=3',
          'default_hooks.checkpoint.interval=3'],
-        capture_output=True, text=True, cwd=ROOT, env=env, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert sorted(p.name for p in tmp_path.glob('*.pth')) == ['iter_3.pth']
-    log = next(tmp_path.glob('*/*.log')).read_text()
-    assert 'Distributed launcher: pytorch' in log and "'backend': 'gloo'" in log
-    assert 'mIoU' in log
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env)
+        for name in ('a', 'b')]
+    for run_, name in zip(runs, ('a', 'b')):
+        _, stderr = run_.communicate(timeout=600)
+        assert run_.returncode == 0, stderr[-3000:]
+        work_dir = tmp_path / name
+        assert sorted(p.name for p in work_dir.glob('*.pth')) == ['iter_3.pth']
+        log = next(work_dir.glob('*/*.log')).read_text()
+        assert 'Distributed launcher: pytorch' in log and "'backend': 'gloo'" in log
+        assert 'mIoU' in log
 
 
 def test_coco_metric_scores_one_for_ground_truth(data):
