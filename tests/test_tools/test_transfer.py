@@ -72,6 +72,16 @@ def test_dist_train_two_processes(data, tmp_path):
         assert 'Distributed launcher: pytorch' in log and "'backend': 'gloo'" in log
         assert 'mIoU' in log
 
+    # tools/dist_test.sh evaluates the checkpoint with 2 processes
+    result = subprocess.run(
+        ['bash', os.path.join(ROOT, 'tools', 'dist_test.sh'), config,
+         str(tmp_path / 'a' / 'iter_3.pth'), '2', '--work-dir', str(tmp_path / 'test'),
+         '--cfg-options', f'data_root={data["ade"]}/'],
+        capture_output=True, text=True, cwd=ROOT, env=env, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    log = next((tmp_path / 'test').glob('*/*.log')).read_text()
+    assert 'Distributed launcher: pytorch' in log and 'mIoU' in log
+
 
 def test_coco_metric_scores_one_for_ground_truth(data):
     """mmdet's COCO metric on our COCO file: predictions equal to the ground truth give AP
