@@ -8,7 +8,13 @@ from mmengine.runner import Runner
 from torch.distributed.elastic.multiprocessing.errors import record
 
 import mmconvnextv2  # noqa: F401
-from mmconvnextv2.apis import add_runner_args, enable_show_dir, init_cpu_distributed, load_config
+from mmconvnextv2.apis import (
+    add_runner_args,
+    close_distributed,
+    enable_show_dir,
+    init_cpu_distributed,
+    load_config,
+)
 
 
 def parse_args(argv=None):
@@ -36,6 +42,8 @@ def main(argv=None):
     init_cpu_distributed(cfg)
     runner = Runner.from_cfg(cfg)
     runner.test()
+    del runner  # its DDP wrapper holds the process group
+    close_distributed()
 
 
 if __name__ == '__main__':

@@ -9,7 +9,7 @@ from mmengine.runner import Runner
 from torch.distributed.elastic.multiprocessing.errors import record
 
 import mmconvnextv2  # noqa: F401  (registers models; safe checkpoint loading)
-from mmconvnextv2.apis import add_runner_args, init_cpu_distributed, load_config
+from mmconvnextv2.apis import add_runner_args, close_distributed, init_cpu_distributed, load_config
 
 
 def parse_args(argv=None):
@@ -37,6 +37,8 @@ def main(argv=None):
     init_cpu_distributed(cfg)
     runner = Runner.from_cfg(cfg)
     runner.train()
+    del runner  # its DDP wrapper holds the process group
+    close_distributed()
 
 
 if __name__ == '__main__':

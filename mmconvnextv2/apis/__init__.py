@@ -1,6 +1,7 @@
 from .config import (
                      add_runner_args,
                      apply_pretrained,
+                     close_distributed,
                      enable_show_dir,
                      init_cpu_distributed,
                      load_config,
@@ -8,6 +9,6 @@ from .config import (
 )
 
 __all__ = [
-    'add_runner_args', 'apply_pretrained', 'enable_show_dir', 'init_cpu_distributed',
-    'load_config', 'rebase_data_root'
+    'add_runner_args', 'apply_pretrained', 'close_distributed', 'enable_show_dir',
+    'init_cpu_distributed', 'load_config', 'rebase_data_root'
 ]
