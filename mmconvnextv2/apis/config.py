@@ -79,8 +79,8 @@ def close_distributed() -> None:
     mmengine never does. Left to the interpreter's shutdown, a gloo worker thread may still
     be releasing the tensors of a finished collective when Python finalizes; it then cannot
     take the GIL, is unwound, and the process aborts after a run that succeeded (``terminate
-    called without an active exception``, exit code -6; seen in about one 2-process run in
-    30 here, the stack read from a core dump). Waiting for every process (barrier), then
+    called without an active exception``, exit code -6; 2 of about 70 successful 2-process
+    runs here, the stack read from a core dump). Waiting for every process (barrier), then
     destroying the group and collecting the objects that still hold it (the DDP wrapper)
     ends those threads while Python is alive. The caller drops its runner first.
     """

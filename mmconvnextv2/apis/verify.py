@@ -49,15 +49,16 @@ def verify_dataset(cfg: Config, split: str = 'train', num_workers: int = 0) -> L
     from mmengine.registry import DefaultScope, init_default_scope
     from torch.utils.data import DataLoader
 
-    from .config import _datasets, _steps
+    from .config import _base_type, _datasets, _steps
     loader = cfg.get(f'{split}_dataloader')
     if not loader:
         raise KeyError(f'the config has no {split}_dataloader')
     dataset_cfg = copy.deepcopy(loader['dataset'])
     for node in _datasets(dataset_cfg):
-        node['pipeline'] = [dict(step, on_error='raise') if step['type'] != 'LoadAnnotations'
-                            else step for step in _steps(node.get('pipeline') or [])
-                            if step.get('type', '').split('.')[-1] in LOADERS]
+        node['pipeline'] = [
+            step if _base_type(step.get('type')) == 'LoadAnnotations'
+            else dict(step, on_error='raise') for step in _steps(node.get('pipeline') or [])
+            if _base_type(step.get('type')) in LOADERS]
         if node.get('type') == 'CheckedCocoDataset':
             node['on_error'] = 'skip'  # the dataset keeps them in bad_annotations
     init_default_scope(cfg.get('default_scope', 'mmengine'))
