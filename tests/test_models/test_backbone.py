@@ -30,6 +30,7 @@ def test_shapes_strides_and_gradients(arch):
     for i, out in enumerate(outs):
         stride = 4 * 2**i
         assert out.shape == (2, channels[i], 64 // stride, 96 // stride)
+        assert out.is_contiguous(), f'output {i} is not contiguous NCHW: {out.stride()}'
         assert torch.isfinite(out).all()
     sum(o.square().mean() for o in outs).backward()
     no_grad = [n for n, p in model.named_parameters() if p.grad is None or not p.grad.any()]
@@ -41,6 +42,27 @@ def test_gap_output(arch):
     model = build(arch, out_indices=-1, gap_before_final_norm=True)
     (out, ) = model(torch.randn(2, 3, 32, 32))
     assert out.shape == (2, ConvNeXtV2.arch_settings[arch]['channels'][-1])
+
+
+@pytest.mark.parametrize('mode', ['maps', 'gap', 'encoder', 'gather', 'masked_dense'])
+def test_every_output_is_contiguous_nchw(mode):
+    """What leaves the backbone is contiguous NCHW (the interior runs channels-last), for
+    every use: detection/segmentation maps, classification vectors, the FCMAE encoder with
+    and without a mask. Compiled ops downstream (mmcv's RoIAlign) read raw memory as NCHW."""
+    kwargs = dict(gap=dict(out_indices=-1, gap_before_final_norm=True),
+                  encoder=dict(final_norm=False)).get(mode, {})
+    if mode in ('gather', 'masked_dense'):
+        kwargs = dict(final_norm=False, sparse_backend=mode)
+    model = build('atto', **kwargs)
+    x = torch.randn(2, 3, 64, 96)
+    mask = None
+    if mode in ('gather', 'masked_dense'):
+        mask = torch.tensor([[[1, 0, 1], [0, 1, 0]], [[0, 0, 1], [1, 1, 0]]])
+    outs = model(x, mask)
+    assert outs
+    for i, out in enumerate(outs):
+        assert out.ndim == (2 if mode == 'gap' else 4)
+        assert out.is_contiguous(), f'{mode} output {i} has strides {out.stride()}'
 
 
 def test_custom_arch():

@@ -208,7 +208,10 @@ class ConvNeXtV2(BaseBackbone):
 
         Returns:
             tuple[Tensor]: for each of ``out_indices``, an ``(N, C_i, H/s_i, W/s_i)`` map
-            (``s_i = 4 * 2**i``), or ``(N, C_i)`` with ``gap_before_final_norm``.
+            (``s_i = 4 * 2**i``), or ``(N, C_i)`` with ``gap_before_final_norm``. Every map
+            is contiguous NCHW, the OpenMMLab contract: the interior runs in channels-last
+            memory, and compiled ops downstream (mmcv's ``RoIAlign``) read raw memory as
+            NCHW, silently misreading any other layout.
         """
         if x.ndim != 4:
             raise ValueError(f'ConvNeXtV2 expects (N, C, H, W) images, got {tuple(x.shape)}')
@@ -236,7 +239,7 @@ class ConvNeXtV2(BaseBackbone):
             for block in stage:
                 x = block(x, backend)
             if i in self.out_indices:
-                outs.append(self._output(i, x, backend, mask is not None))
+                outs.append(self._output(i, x, backend, mask is not None).contiguous())
         return tuple(outs)
 
     def _output(self, i, x, backend, masked):
