@@ -77,6 +77,51 @@ def _segmentation_problem(seg) -> Optional[str]:
     return None
 
 
+BOX_TOLERANCE = 1.0  # pixels a box may reach past its image's border (rounding in converters)
+
+
+def _bbox_problem(bbox: Sequence[float], area, image: dict) -> Optional[str]:
+    """What is wrong with a well-formed COCO box ``[x, y, w, h]`` of ``image``, or None.
+
+    mmdet's ``CocoDataset`` drops, without a word, a box narrower or lower than one pixel,
+    one with ``area <= 0`` and one that does not overlap its image; a box reaching past the
+    image is usually a box in another format (``[x1, y1, x2, y2]``) or another image's
+    scale.
+    """
+    x, y, w, h = bbox
+    width, height = image['width'], image['height']
+    if w < 1 or h < 1:
+        which = ' and '.join(f'{k} {v:g}' for k, v in (('width', w), ('height', h)) if v < 1)
+        return (f'bbox {list(bbox)} has {which} (a box needs width and height of at least '
+                f'1 pixel; mmdet drops it silently)')
+    if not isinstance(area, Number) or area <= 0:
+        return f'area {area!r} (mmdet drops an annotation whose area is not positive)'
+    tol = BOX_TOLERANCE
+    if x < -tol or y < -tol or x + w > width + tol or y + h > height + tol:
+        return (f'bbox {list(bbox)} (x1, y1, x2, y2 = {x:g}, {y:g}, {x + w:g}, {y + h:g}) lies '
+                f'outside its image of {width}x{height} pixels (a COCO bbox is [x, y, width, '
+                f'height] in pixels of the image)')
+    return None
+
+
+def _annotation_problem(ann: dict, image: Optional[dict], categories: dict,
+                        with_mask: bool) -> Optional[str]:
+    """The first problem of one annotation (of ``image``, None when its id is unknown)."""
+    bbox = ann['bbox']
+    if image is None:
+        return f"unknown image id {ann['image_id']}"
+    if ann['category_id'] not in categories:
+        return (f"unknown category id {ann['category_id']}; the file's categories are "
+                f'{sorted(categories)}')
+    if not (isinstance(bbox, list) and len(bbox) == 4
+            and all(isinstance(v, Number) for v in bbox)):
+        return f'bbox must be [x, y, w, h], got {bbox!r}'
+    problem = _bbox_problem(bbox, ann['area'], image)
+    if problem is None and with_mask and not ann.get('iscrowd', 0) and 'segmentation' in ann:
+        problem = _segmentation_problem(ann['segmentation'])
+    return problem
+
+
 def check_coco(data: dict,
                name: str,
                classes: Optional[Sequence[str]] = None,
@@ -85,7 +130,8 @@ def check_coco(data: dict,
 
     Structural problems (missing keys, repeated ids, dataset classes absent from the file's
     categories) raise :class:`BadAnnotationError` at once. Problems of single annotations
-    (unknown image or category id, a bad box, an empty or degenerate polygon) are collected.
+    (unknown image or category id, a malformed box, one under a pixel wide or high or outside
+    its image, a non-positive area, an empty or degenerate polygon) are collected.
 
     Args:
         data (dict): The parsed file.
@@ -122,19 +168,7 @@ def check_coco(data: dict,
         image = images.get(ann['image_id'])
         where = (f"{name}: annotation {ann['id']} (image {ann['image_id']}"
                  + (f" '{image['file_name']}')" if image else ')'))
-        bbox = ann['bbox']
-        if image is None:
-            problem = f"unknown image id {ann['image_id']}"
-        elif ann['category_id'] not in categories:
-            problem = (f"unknown category id {ann['category_id']}; the file's categories are "
-                       f'{sorted(categories)}')
-        elif not (isinstance(bbox, list) and len(bbox) == 4
-                  and all(isinstance(v, Number) for v in bbox)):
-            problem = f'bbox must be [x, y, w, h], got {bbox!r}'
-        elif with_mask and not ann.get('iscrowd', 0) and 'segmentation' in ann:
-            problem = _segmentation_problem(ann['segmentation'])
-        else:
-            problem = None
+        problem = _annotation_problem(ann, image, categories, with_mask)
         if problem:
             problems.append(f'{where}: {problem}')
         else:

@@ -173,6 +173,63 @@ def test_empty_or_degenerate_polygon_is_named(tmp_path, coco_args, coco, segment
     assert ann_file in str(info.value)
 
 
+def _set_box(ann, image, case):
+    """Make annotation ``ann`` of ``image`` bad in the way ``case`` names; returns the phrase
+    the error must contain and whether mmdet's CocoDataset drops the annotation silently."""
+    x, y, w, h = ann['bbox']
+    W, H = image['width'], image['height']
+    if case == 'zero-width':
+        ann['bbox'] = [x, y, 0.0, h]
+        return 'width 0', True
+    if case == 'negative-height':
+        ann['bbox'] = [x, y, w, -3.0]
+        return 'height -3', True
+    if case == 'sub-pixel':
+        ann['bbox'] = [x, y, 0.5, h]
+        return 'width 0.5', True
+    if case == 'zero-area':
+        ann['area'] = 0
+        return 'area 0', True
+    if case == 'beyond-the-image':
+        ann['bbox'] = [W + 5.0, y, w, h]
+        return f'outside its image of {W}x{H}', True
+    if case == 'xyxy':  # [x1, y1, x2, y2] written where [x, y, w, h] belongs
+        ann['bbox'] = [W / 2, H / 2, W - 1.0, H - 1.0]
+        return f'outside its image of {W}x{H}', False
+    raise ValueError(case)
+
+
+BOX_CASES = ['zero-width', 'negative-height', 'sub-pixel', 'zero-area', 'beyond-the-image',
+             'xyxy']
+
+
+@pytest.mark.parametrize('case', BOX_CASES)
+def test_bad_box_is_named(tmp_path, coco_args, coco, case):
+    """A box mmdet would drop without a word (or one that cannot be a box of its image) is
+    named with its file, annotation and image."""
+    from mmdet.datasets import CocoDataset
+    clean = num_instances(CocoDataset(ann_file=write_json(tmp_path, coco, 'clean.json'),
+                                      **coco_args))
+    ann, image = annotation_and_image(coco)
+    phrase, dropped_by_mmdet = _set_box(ann, image, case)
+    ann_file = write_json(tmp_path, coco)
+    theirs = num_instances(CocoDataset(ann_file=ann_file, **coco_args))
+    assert theirs == (clean - 1 if dropped_by_mmdet else clean)
+    with pytest.raises(BadAnnotationError) as info:
+        CheckedCocoDataset(ann_file=ann_file, **coco_args)
+    message = str(info.value)
+    assert ann_file in message and f"annotation {ann['id']} " in message
+    assert image['file_name'] in message and phrase in message, message
+
+
+def test_box_on_the_border_is_accepted(tmp_path, coco_args, coco):
+    """Boxes touching the border, and reaching past it by rounding (<= 1 px), are fine."""
+    ann, image = annotation_and_image(coco)
+    ann['bbox'] = [-0.5, 0.0, image['width'] + 1.0, float(image['height'])]
+    ann_file = write_json(tmp_path, coco)
+    assert CheckedCocoDataset(ann_file=ann_file, **coco_args).bad_annotations == []
+
+
 def test_crowd_rle_is_accepted(tmp_path, coco_args, coco):
     from mmdet.datasets import CocoDataset
     ann = coco['annotations'][0]

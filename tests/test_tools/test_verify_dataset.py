@@ -66,6 +66,8 @@ def test_detection_problems_are_all_listed_by_the_tool(demo, tmp_path):
         data = json.load(f)
     data['annotations'][0]['category_id'] = 99
     data['annotations'][1]['segmentation'] = [[]]
+    data['annotations'][2]['bbox'][2] = 0.0  # zero width: mmdet drops it without a word
+    data['annotations'][3]['bbox'][0] = 500.0  # outside the 64-px image
     with open(ann_file, 'w') as f:
         json.dump(data, f)
     missing = data['images'][2]['file_name']
@@ -79,8 +81,10 @@ def test_detection_problems_are_all_listed_by_the_tool(demo, tmp_path):
         capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert result.returncode == 1, result.stderr[-3000:]
     problems = out.read_text().splitlines()
-    assert len(problems) == 3, problems
+    assert len(problems) == 5, problems
     assert 'unknown category id 99' in problems[0]
     assert 'empty segmentation' in problems[1] or 'polygon 0 has 0 coordinates' in problems[1]
-    assert 'image file not found' in problems[2] and missing in problems[2]
-    assert '3 problem(s) in the train dataset' in result.stderr
+    assert 'width 0 ' in problems[2]
+    assert 'outside its image of 64x64 pixels' in problems[3]
+    assert 'image file not found' in problems[4] and missing in problems[4]
+    assert '5 problem(s) in the train dataset' in result.stderr
