@@ -1,9 +1,9 @@
-"""The contenders of ``tools/analysis/benchmark.py``."""
+"""The contenders of ``tools/analysis/benchmark.py``: each a (group, name, step) case."""
 from typing import Callable, Dict, Sequence, Tuple
 
 import torch
 
-from .benchmark import autocast
+from .timing import autocast
 
 Case = Tuple[str, str, Callable[[], None]]  # (group, name, step)
 
@@ -90,9 +90,16 @@ def decoder_cases(arch: str = 'tiny', size: int = 224, batch: int = 8, device: s
 
 def backbone_cases(arch: str = 'tiny', size: int = 224, batch: int = 8, device: str = 'cpu',
                    dtype: str = 'fp32', channels_last: bool = False, compile: bool = False,
-                   backward: bool = False, seed: int = 0) -> Dict[str, Case]:
+                   backward: bool = False, maps: bool = False, seed: int = 0
+                   ) -> Dict[str, Case]:
     """This project's ConvNeXt V2, timm's ``convnextv2_<arch>`` and mmpretrain's
-    ``ConvNeXt(use_grn=True)``, all with the same weights (through our converters)."""
+    ``ConvNeXt(use_grn=True)``, all with the same weights (through our converters).
+
+    By default each returns the pooled, normalized features of a classifier. With ``maps``,
+    each returns the maps of its four stages, as a detection or segmentation backbone does:
+    ours and mmpretrain's with a LayerNorm on each map (contiguous NCHW), timm's through
+    ``forward_intermediates`` (no norms).
+    """
     import timm
     from mmpretrain.models import ConvNeXt as MMPretrainConvNeXt
 
@@ -100,31 +107,41 @@ def backbone_cases(arch: str = 'tiny', size: int = 224, batch: int = 8, device: 
     from ..models import ConvNeXtV2
     torch.manual_seed(seed)
     ref = timm.create_model(f'convnextv2_{arch}', num_classes=0)
-    ours = ConvNeXtV2(arch, init_cfg=None)
+    outputs = dict(out_indices=(0, 1, 2, 3), gap_before_final_norm=False) if maps else \
+        dict(out_indices=(3, ), gap_before_final_norm=True)
+    ours = ConvNeXtV2(arch, init_cfg=None, **outputs)
     sd = {k[len('backbone.'):]: v for k, v in convert_timm(ref.state_dict()).items()}
-    ours.load_state_dict(sd)
-    mm = MMPretrainConvNeXt(arch=arch, use_grn=True, layer_scale_init_value=0.,
-                            gap_before_final_norm=True)
+    mm = MMPretrainConvNeXt(arch=arch, use_grn=True, layer_scale_init_value=0., **outputs)
     mm_sd = {k.replace('.dwconv.', '.depthwise_conv.').replace('.pwconv1.', '.pointwise_conv1.')
              .replace('.pwconv2.', '.pointwise_conv2.'): v for k, v in sd.items()}
-    mm.load_state_dict(mm_sd)
+    for model, state in ((ours, sd), (mm, mm_sd)):
+        missing, unexpected = model.load_state_dict(state, strict=False)
+        # only the norms of the extra output maps are not in a classifier's weights
+        if unexpected or not all(k.startswith(('norm0', 'norm1', 'norm2')) for k in missing):
+            raise RuntimeError(f'{type(model).__name__}: weights do not match, missing '
+                               f'{missing[:4]}, unexpected {unexpected[:4]}')
     x = torch.randn(batch, 3, size, size).to(device)
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
     x = x.contiguous(memory_format=memory_format)
-    group = f'backbone {arch} {size}px {"fwd+bwd" if backward else "fwd"}'
+    group = (f'backbone {arch} {size}px {"maps " if maps else ""}'
+             f'{"fwd+bwd" if backward else "fwd"}')
     cases = {}
     for name, model in (('mmconvnextv2', ours), ('timm', ref), ('mmpretrain', mm)):
         model = model.to(device).to(memory_format=memory_format)
         model.train(backward)
-        fn = torch.compile(model) if compile else model
+        forward = model
+        if maps and name == 'timm':
+            def forward(x, model=model):
+                return model.forward_intermediates(x, intermediates_only=True)
+        fn = torch.compile(forward) if compile else forward
 
         def step(fn=fn, model=model):
             if backward:
                 model.zero_grad(set_to_none=True)
                 with autocast(device, dtype):
                     out = fn(x)
-                    out = out[-1] if isinstance(out, tuple) else out
-                out.float().sum().backward()
+                    out = out if isinstance(out, (tuple, list)) else (out, )
+                sum(o.float().sum() for o in out).backward()
             else:
                 with torch.no_grad(), autocast(device, dtype):
                     fn(x)

@@ -2,6 +2,7 @@
 
     python tools/analysis/benchmark.py --suite fcmae --arch tiny --batch 8
     python tools/analysis/benchmark.py --suite backbone --arch atto tiny --backward
+    python tools/analysis/benchmark.py --suite backbone --arch atto tiny --maps
 
 Prints a Markdown table (times, images/s, peak memory, ratio to the reference) and writes
 JSON with every round's time. Speed is never asserted in tests; this tool is where the
@@ -12,8 +13,8 @@ import argparse
 import torch
 
 import mmconvnextv2  # noqa: F401
-from mmconvnextv2.utils import bench_cases
-from mmconvnextv2.utils.benchmark import (
+from mmconvnextv2.benchmark import (
+    SUITES,
     Result,
     dump_json,
     interleave,
@@ -35,6 +36,8 @@ def parse_args(argv=None):
     p.add_argument('--ratios', type=float, nargs='+', default=[0.0, 0.6, 0.75])
     p.add_argument('--backends', nargs='+', default=['masked_dense', 'gather'])
     p.add_argument('--backward', action='store_true', help='backbone: forward+backward')
+    p.add_argument('--maps', action='store_true',
+                   help='backbone: return the four stage maps (detection, segmentation)')
     p.add_argument('--dtype', choices=['fp32', 'bf16'], default='fp32',
                    help='bf16 = bfloat16 autocast')
     p.add_argument('--channels-last', action='store_true')
@@ -57,10 +60,10 @@ def main(argv=None):
                           dtype=args.dtype)
             if suite == 'backbone':
                 common.update(channels_last=args.channels_last, compile=args.compile,
-                              backward=args.backward)
+                              backward=args.backward, maps=args.maps)
             elif suite == 'fcmae':
                 common.update(ratios=args.ratios, backends=args.backends)
-            cases = bench_cases.SUITES[suite](**common)
+            cases = SUITES[suite](**common)
             times = interleave({k: c[2] for k, c in cases.items()}, args.rounds, args.warmup,
                                args.device)
             for key, (group, name, step) in cases.items():
