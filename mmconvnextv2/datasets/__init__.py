@@ -1,3 +1,3 @@
-from .demo_data import CLASSES, make_demo_data
+from .demo_data import CLASSES, make_demo_data, make_unlabeled_images
 
-__all__ = ['CLASSES', 'make_demo_data']
+__all__ = ['CLASSES', 'make_demo_data', 'make_unlabeled_images']

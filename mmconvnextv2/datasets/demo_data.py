@@ -1,93 +1,88 @@
 """Small, deterministic data sets in the real formats, for the demo and the tests.
 
-Each class has its own base colour, varied per object.
+The classes are shapes: an object's class is its outline, never its colour or texture, which
+are drawn at random for every object whatever its class. So a model must learn shape, the
+thing masked-image pretraining on unlabeled images can teach it.
 
-* ``imagenet/train/<class>/*.png`` (and ``val``): an ImageNet-style folder tree, for FCMAE
-  pretraining and classification;
+* ``unlabeled/*.jpg``: a pool of images without labels, for FCMAE pretraining (a folder of
+  images, as mmpretrain's ``CustomDataset(with_label=False)`` reads it);
 * ``coco/{train,val}/*.jpg`` with ``coco/annotations/instances_{train,val}.json``: COCO
-  instances with polygon masks, for Mask R-CNN;
+  instances with polygon masks (RLE for a mask with a hole), for Mask R-CNN;
 * ``ade/images/{training,validation}/*.jpg`` with ``ade/annotations/.../*.png``: ADE20K-style
   label maps (0 = unlabeled, ``k`` = class ``k``; ``reduce_zero_label=True``), for UperNet.
 
-Images are objects of several classes (shapes with textured, varied colours, scales and
-occlusion) on varied backgrounds: smooth gradients, noise textures and, where scikit-image is
-installed, crops of its sample photographs (nothing is downloaded).
+The labeled train and val images are the same in the COCO and ADE20K layouts. Images are
+1 to 4 objects (random colours, noise textures, sizes, aspect ratios, rotations; later ones
+occlude earlier ones) on colour gradients, plain or noisy.
 """
 import json
 import os
-from typing import Dict, List, Optional
+from typing import Dict
 
 import numpy as np
 
-CLASSES = ('disk', 'square', 'triangle', 'ring')
-# each class has its own base colour (varied per object), as real categories share appearance
-CLASS_COLOURS = np.array([[220, 60, 60], [60, 200, 80], [70, 90, 230], [230, 210, 50]], float)
+CLASSES = ('ellipse', 'triangle', 'ring')
 
 
-def _backgrounds(rng: np.random.Generator) -> List[np.ndarray]:
-    photos = []
-    try:
-        from skimage import data as skdata
-        for name in ('astronaut', 'coffee', 'chelsea', 'rocket', 'immunohistochemistry'):
-            img = getattr(skdata, name)()
-            if img.ndim == 3 and img.shape[2] == 3:
-                photos.append(img)
-    except Exception:  # scikit-image is optional: synthetic backgrounds then
-        pass
-    return photos
-
-
-def _background(rng, size: int, photos) -> np.ndarray:
-    kind = rng.integers(0, 3 if photos else 2)
-    if kind == 2:
-        photo = photos[rng.integers(len(photos))]
-        h, w = photo.shape[:2]
-        s = int(rng.integers(min(h, w) // 3, min(h, w)))
-        y, x = rng.integers(0, h - s + 1), rng.integers(0, w - s + 1)
-        import cv2
-        crop = cv2.resize(photo[y:y + s, x:x + s], (size, size), interpolation=cv2.INTER_AREA)
-        return (crop * rng.uniform(0.5, 0.9)).astype(np.float32)
+def _background(rng, size: int) -> np.ndarray:
+    """A smooth colour gradient in a random direction, plain or with pixel noise."""
     yy, xx = np.mgrid[0:size, 0:size] / size
     c0, c1 = rng.uniform(0, 255, 3), rng.uniform(0, 255, 3)
     t = (yy * rng.uniform(-1, 1) + xx * rng.uniform(-1, 1))[..., None]
     t = (t - t.min()) / (np.ptp(t) + 1e-6)
     img = c0 * (1 - t) + c1 * t
-    if kind == 1:
+    if rng.integers(0, 2):
         img = img + rng.normal(0, 25, (size, size, 1))
     return img.astype(np.float32)
 
 
-def _shape_mask(cls: int, size: int, cy: float, cx: float, r: float, angle: float):
-    """A boolean mask and polygon (flat [x0, y0, x1, y1, ...]) of one object."""
-    yy, xx = np.mgrid[0:size, 0:size] + 0.5
-    if cls in (0, 3):  # disk, ring
-        d = np.hypot(yy - cy, xx - cx)
-        mask = d <= r if cls == 0 else (d <= r) & (d >= 0.55 * r)
-        t = np.linspace(0, 2 * np.pi, 24, endpoint=False)
-        poly = np.stack([cx + r * np.cos(t), cy + r * np.sin(t)], 1)
-        return mask, poly
-    n = 4 if cls == 1 else 3
-    t = angle + np.arange(n) * 2 * np.pi / n
-    poly = np.stack([cx + r * np.cos(t), cy + r * np.sin(t)], 1)
+def _shape_mask(cls: int, size: int, cy: float, cx: float, r: float, angle: float,
+                aspect: float, hole: float):
+    """A boolean mask and polygon (``(K, 2)`` x, y points) of one object of class ``cls``:
+    an ellipse (axes ``r`` and ``aspect * r``), a triangle (inscribed in radius ``r``) or a
+    ring (the ellipse with a hole of ``hole`` times its size), rotated by ``angle``."""
+    if CLASSES[cls] == 'triangle':
+        t = np.arange(3) * 2 * np.pi / 3
+        ex, ey = r * np.cos(t), r * np.sin(t)
+    else:
+        t = np.linspace(0, 2 * np.pi, 32, endpoint=False)
+        ex, ey = r * np.cos(t), aspect * r * np.sin(t)
+    c, s = np.cos(angle), np.sin(angle)
+    poly = np.stack([cx + c * ex - s * ey, cy + s * ex + c * ey], 1)
     import cv2
     mask = np.zeros((size, size), np.uint8)
     cv2.fillPoly(mask, [np.round(poly * 16).astype(np.int32)], 1, shift=4)
+    if CLASSES[cls] == 'ring':
+        inner = np.stack([cx + hole * (poly[:, 0] - cx), cy + hole * (poly[:, 1] - cy)], 1)
+        cv2.fillPoly(mask, [np.round(inner * 16).astype(np.int32)], 0, shift=4)
     return mask.astype(bool), poly
 
 
-def render(rng: np.random.Generator, size: int, photos, max_objects: int = 4):
-    """One image (uint8 RGB) with its objects: (class, visible mask, polygon) each."""
-    img = _background(rng, size, photos)
+def _colour(rng, img: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """A random colour that stands out from the background under ``mask`` (a few tries)."""
+    under = img[mask].mean(0) if mask.any() else img.reshape(-1, 3).mean(0)
+    for _ in range(8):
+        colour = rng.uniform(0, 255, 3)
+        if np.abs(colour - under).max() > 60:
+            break
+    return colour
+
+
+def render(rng: np.random.Generator, size: int, max_objects: int = 4):
+    """One image (uint8 RGB) with its objects: (class, visible mask, polygon) each.
+
+    Class, colour and texture are drawn independently: only the outline tells the class.
+    """
+    img = _background(rng, size)
     objects = []
     for _ in range(int(rng.integers(1, max_objects + 1))):
         cls = int(rng.integers(len(CLASSES)))
-        r = rng.uniform(0.08, 0.25) * size
+        r = rng.uniform(0.1, 0.25) * size
         cy, cx = rng.uniform(r, size - r, 2)
-        mask, poly = _shape_mask(cls, size, cy, cx, r, rng.uniform(0, np.pi))
-        colour = CLASS_COLOURS[cls] + rng.uniform(-75, 75, 3)
+        mask, poly = _shape_mask(cls, size, cy, cx, r, rng.uniform(0, np.pi),
+                                 aspect=rng.uniform(0.7, 1.0), hole=rng.uniform(0.45, 0.65))
         texture = rng.normal(0, rng.uniform(0, 30), (size, size, 1))
-        stripes = 20 * np.sin(np.mgrid[0:size, 0:size][1] / rng.uniform(2, 6))[..., None]
-        img[mask] = (colour + texture + stripes * (cls % 2))[mask]
+        img[mask] = (_colour(rng, img, mask) + texture)[mask]
         # later objects occlude earlier ones: shrink their visible masks
         for o in objects:
             o['mask'] &= ~mask
@@ -103,48 +98,78 @@ def _save(path: str, img: np.ndarray) -> None:
     Image.fromarray(img).save(path, **options)
 
 
-def _polygons(mask: np.ndarray) -> List[List[float]]:
+def _segmentation(mask: np.ndarray):
+    """COCO ``segmentation`` of a visible mask: polygons, or an RLE where the mask has a hole
+    (a ring), which polygons cannot describe; None for a mask without a usable outline."""
     import cv2
-    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL,
-                                   cv2.CHAIN_APPROX_SIMPLE)
-    return [c.reshape(-1).astype(float).tolist() for c in contours if len(c) >= 3]
+    contours, hierarchy = cv2.findContours(mask.astype(np.uint8), cv2.RETR_CCOMP,
+                                           cv2.CHAIN_APPROX_SIMPLE)
+    if hierarchy is not None and (hierarchy[0][:, 3] >= 0).any():
+        from pycocotools import mask as mask_utils
+        rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
+        return dict(size=list(rle['size']), counts=rle['counts'].decode('ascii'))
+    polygons = [c.reshape(-1).astype(float).tolist() for c in contours if len(c) >= 3]
+    return polygons or None
+
+
+def _streams(seed: int):
+    """Independent random streams for the train, val and unlabeled images, so that each set
+    is the same whatever the sizes of the others."""
+    return [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3)]
+
+
+def make_unlabeled_images(root: str, num: int, size: int = 128, seed: int = 0) -> str:
+    """Write ``num`` unlabeled images to ``root/unlabeled`` (the same images
+    :func:`make_demo_data` writes with the same ``seed``); returns the folder."""
+    folder = os.path.join(root, 'unlabeled')
+    os.makedirs(folder, exist_ok=True)
+    rng = _streams(seed)[2]
+    for i in range(num):
+        img, _ = render(rng, size)
+        _save(os.path.join(folder, f'{i:05d}.jpg'), img)
+    return folder
 
 
 def make_demo_data(root: str, num_train: int = 64, num_val: int = 16, size: int = 128,
-                   seed: int = 0, photos: Optional[bool] = True) -> Dict[str, str]:
-    """Write the three data sets under ``root``; returns their folders. Deterministic in
-    ``seed``."""
-    rng = np.random.default_rng(seed)
-    bg = _backgrounds(rng) if photos else []
-    out = dict(imagenet=os.path.join(root, 'imagenet'), coco=os.path.join(root, 'coco'),
-               ade=os.path.join(root, 'ade'))
+                   seed: int = 0, num_unlabeled: int = 0) -> Dict[str, str]:
+    """Write the data sets under ``root``; returns their folders (``unlabeled``, ``coco``,
+    ``ade``).
+
+    Deterministic in ``seed``; each set does not depend on the sizes of the others.
+
+    Args:
+        root (str): Output folder.
+        num_train (int): Labeled training images. Defaults to 64.
+        num_val (int): Labeled validation images. Defaults to 16.
+        size (int): Image side in pixels. Defaults to 128.
+        seed (int): Random seed. Defaults to 0.
+        num_unlabeled (int): Images of the unlabeled pretraining pool
+            (:func:`make_unlabeled_images`). Defaults to 0.
+    """
+    out = dict(unlabeled=make_unlabeled_images(root, num_unlabeled, size, seed),
+               coco=os.path.join(root, 'coco'), ade=os.path.join(root, 'ade'))
+    rng_train, rng_val, _ = _streams(seed)
     categories = [dict(id=i + 1, name=n) for i, n in enumerate(CLASSES)]
-    for split, count in (('train', num_train), ('val', num_val)):
+    for split, count, rng in (('train', num_train, rng_train), ('val', num_val, rng_val)):
         images, annotations = [], []
         ade_split = 'training' if split == 'train' else 'validation'
         for i in range(count):
-            img, objects = render(rng, size, bg)
+            img, objects = render(rng, size)
             name = f'{split}_{i:05d}'
-            # ImageNet layout: the class of the largest object
-            largest = max(objects, key=lambda o: o['mask'].sum()) if objects else None
-            cls_name = CLASSES[largest['cls']] if largest else CLASSES[0]
-            _save(os.path.join(out['imagenet'], split, cls_name, name + '.png'), img)
-            # COCO instances
             _save(os.path.join(out['coco'], split, name + '.jpg'), img)
             images.append(dict(id=i + 1, file_name=name + '.jpg', height=size, width=size))
             label = np.zeros((size, size), np.uint8)
             for o in objects:
-                polys = _polygons(o['mask'])
-                if not polys:
+                segmentation = _segmentation(o['mask'])
+                if segmentation is None:
                     continue
                 ys, xs = np.nonzero(o['mask'])
                 x0, y0, x1, y1 = xs.min(), ys.min(), xs.max() + 1, ys.max() + 1
                 annotations.append(dict(
                     id=len(annotations) + 1, image_id=i + 1, category_id=o['cls'] + 1,
-                    segmentation=polys, area=float(o['mask'].sum()),
+                    segmentation=segmentation, area=float(o['mask'].sum()),
                     bbox=[float(x0), float(y0), float(x1 - x0), float(y1 - y0)], iscrowd=0))
                 label[o['mask']] = o['cls'] + 1
-            # ADE20K layout
             _save(os.path.join(out['ade'], 'images', ade_split, name + '.jpg'), img)
             _save(os.path.join(out['ade'], 'annotations', ade_split, name + '.png'), label)
         ann_dir = os.path.join(out['coco'], 'annotations')
