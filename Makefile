@@ -33,7 +33,7 @@ test: install
 test-fast: install
 	$(PY) -m pytest tests -m "not slow" $(PYTEST_ARGS)
 
-# The main job on the embedded demo data: pretrain, transfer, evaluate (~13 min on 2 cores)
+# The main job on the embedded demo data: pretrain, transfer, evaluate (<= 15 min on 2 cores)
 demo: install
 	$(PY) tools/demo.py $(DEMO_ARGS)
 

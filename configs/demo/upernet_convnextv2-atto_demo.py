@@ -1,10 +1,9 @@
-# UperNet, ConvNeXt V2-A, on the embedded demo data (ADE20K layout, 4 shape classes + the
+# UperNet, ConvNeXt V2-A, on the embedded demo data (ADE20K layout, 3 shape classes + the
 # unlabeled 0, 128 px): sized for a laptop CPU. `data_root` and `pretrained` are overridable.
 _base_ = ['../upernet/upernet_convnextv2-atto_8xb2-160k_ade20k-512x512.py']
 data_root = 'work_dirs/demo/data/ade/'
-classes = ('disk', 'square', 'triangle', 'ring')
-metainfo = dict(classes=classes, palette=[[230, 25, 75], [60, 180, 75], [255, 225, 25],
-                                          [0, 130, 200]])
+classes = ('ellipse', 'triangle', 'ring')
+metainfo = dict(classes=classes, palette=[[230, 25, 75], [60, 180, 75], [0, 130, 200]])
 crop_size = (128, 128)
 norm_cfg = dict(type='BN', requires_grad=True)
 model = dict(
@@ -43,6 +42,7 @@ param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=50),
     dict(type='PolyLR', power=1.0, eta_min=0.0, by_epoch=False, begin=50, end=max_iters),
 ]
-optim_wrapper = dict(optimizer=dict(lr=4e-4))
+# foreach: one fused update over all parameters (about 5 % of a CPU step; same result)
+optim_wrapper = dict(optimizer=dict(lr=4e-4, foreach=True))
 default_hooks = dict(checkpoint=dict(by_epoch=False, interval=max_iters),
                      logger=dict(interval=20))

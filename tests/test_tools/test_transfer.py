@@ -5,7 +5,7 @@ import pytest
 from mmengine.runner import Runner
 
 from mmconvnextv2.apis import load_config
-from mmconvnextv2.datasets import make_demo_data
+from mmconvnextv2.datasets import CLASSES, make_demo_data
 from tests.conftest import ROOT
 
 DEMO = os.path.join(ROOT, 'configs', 'demo')
@@ -93,7 +93,7 @@ def test_coco_metric_scores_one_for_ground_truth(data):
     ann_file = os.path.join(data['coco'], 'annotations', 'instances_val.json')
     coco = COCO(ann_file)
     metric = CocoMetric(ann_file=ann_file, metric=['bbox', 'segm'])
-    metric.dataset_meta = dict(classes=('disk', 'square', 'triangle', 'ring'))
+    metric.dataset_meta = dict(classes=CLASSES)
     samples = []
     for img_id in coco.getImgIds():
         info = coco.loadImgs(img_id)[0]
@@ -115,22 +115,40 @@ def test_coco_metric_scores_one_for_ground_truth(data):
 
 @pytest.mark.slow
 def test_demo_pipeline_end_to_end(tmp_path):
-    """`tools/demo.py --tiny`: every stage runs, the summary lists all four runs with their
-    metrics, and every picture it names exists."""
+    """`tools/demo.py --tiny`: every stage runs; the summary has every task, metric and
+    encoder setting with both inits and both seeds, a verdict each, the feature-collapse
+    comparison at each pretraining checkpoint, and every picture it names exists."""
     import json
     import subprocess
     import sys
     result = subprocess.run([sys.executable, os.path.join(ROOT, 'tools', 'demo.py'), '--tiny',
                              '--work-dir', str(tmp_path)], capture_output=True, text=True,
                             cwd=ROOT, timeout=900)
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     summary = json.loads((tmp_path / 'summary.json').read_text())
-    rows = {(r['task'], r['init']): r for r in summary['rows']}
-    assert set(rows) == {('Mask R-CNN', 'pretrained'), ('Mask R-CNN', 'random'),
-                         ('UperNet', 'pretrained'), ('UperNet', 'random')}
-    assert all(rows[('UperNet', i)]['mIoU'] is not None for i in ('pretrained', 'random'))
-    assert all(rows[('Mask R-CNN', i)]['bbox_mAP'] is not None for i in ('pretrained', 'random'))
-    assert set(summary['feature_cosine_distance']) == {'GRN', 'no-GRN'}
+    rows = {(r['task'], r['metric'], r['setting']): r for r in summary['rows']}
+    assert set(rows) == {(task, metric, setting)
+                         for task, metric in (('Mask R-CNN', 'box AP'), ('Mask R-CNN', 'mask AP'),
+                                              ('UperNet', 'mIoU'))
+                         for setting in ('frozen', 'fine-tuned')}
+    for row in rows.values():
+        for init in ('FCMAE', 'random'):
+            assert len(row[init]['values']) == 2, row  # one per seed
+            values = row[init]['values']
+            assert row[init]['spread'] == pytest.approx(max(values) - min(values))
+        assert row['verdict'] != 'no result'
+    # a frozen run leaves the pretrained encoder as it was; a fine-tuned one changes it
+    import torch
+    pretrained = torch.load(tmp_path / 'fcmae_backbone.pth', map_location='cpu')['state_dict']
+    for run, changed in (('det_frozen_fcmae_seed0', False), ('det_finetuned_fcmae_seed0', True)):
+        state = torch.load(tmp_path / run / 'iter_2.pth', map_location='cpu',
+                           weights_only=False)['state_dict']
+        stages = [k for k in pretrained if '.stages.' in k]
+        assert stages
+        moved = [k for k in stages if not torch.equal(state[k], pretrained[k])]
+        assert bool(moved) == changed, (run, moved[:3])
+    distances = summary['feature_cosine_distance']
+    assert {'random init', 'GRN@4', 'no-GRN@4'} <= set(distances)
     names = ' '.join(summary['pictures'])
     for kind in ('reconstructions', 'training_curves', 'feature_collapse', 'det_predictions',
                  'seg_predictions'):

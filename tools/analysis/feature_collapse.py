@@ -5,7 +5,7 @@ without GRN (or any GRN variant), plotted against depth, plus activation-map gri
         --model GRN configs/fcmae/...atto...py work_dirs/fcmae_grn/iter_300.pth \
         --model no-GRN configs/fcmae/...atto...py work_dirs/fcmae_nogrn/iter_300.pth \
         --override no-GRN model.backbone.use_grn=False \
-        --images work_dirs/demo/data/imagenet/val --out work_dirs/feature_collapse
+        --images work_dirs/demo/data/coco/val --out work_dirs/feature_collapse
 """
 import argparse
 import glob

@@ -1,0 +1,70 @@
+"""The demo's verdicts and its command line: what a row of the table claims follows from the
+numbers and the seed spread (fast; the pipeline itself is `test_transfer.py`'s slow test)."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+from mmconvnextv2.apis.demo import Demo
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def row(setting, fcmae, random):
+    def stat(values):
+        return dict(values=values, mean=sum(values) / len(values),
+                    spread=max(values) - min(values))
+    return dict(setting=setting, FCMAE=stat(fcmae), random=stat(random))
+
+
+@pytest.mark.parametrize('setting,fcmae,random,verdict', [
+    # frozen: better by more than the larger spread (0.02) is the claim the demo needs
+    ('frozen', [0.30, 0.32], [0.20, 0.21], 'FCMAE better, beyond the seed spread'),
+    ('frozen', [0.22, 0.24], [0.20, 0.22], 'FCMAE better, within the seed spread'),
+    ('frozen', [0.20, 0.21], [0.20, 0.23], 'FCMAE not better'),
+    # fine-tuned: no worse than random within the spread is enough
+    ('fine-tuned', [0.30, 0.31], [0.20, 0.21], 'FCMAE better, beyond the seed spread'),
+    ('fine-tuned', [0.19, 0.21], [0.20, 0.22], 'no worse than random (within the seed spread)'),
+    ('fine-tuned', [0.10, 0.11], [0.20, 0.22], 'FCMAE worse, beyond the seed spread'),
+])
+def test_verdict_follows_the_gap_and_the_spread(setting, fcmae, random, verdict):
+    assert Demo.verdict(row(setting, fcmae, random)) == verdict
+
+
+def test_missing_result_is_said():
+    r = row('frozen', [0.3], [0.2])
+    r['random'] = dict(values=[], mean=None, spread=None)
+    assert Demo.verdict(r) == 'no result'
+
+
+def test_schedule_is_fitted_to_the_run_length():
+    demo = Demo('unused')
+    args = demo.train_job('det', 'mask-rcnn_convnextv2-atto_fpn_demo.py', 120).args
+    assert 'train_cfg.max_iters=120' in args
+    assert 'param_scheduler.0.end=20' in args  # warm-up: a sixth of the run, at most 50
+    assert 'param_scheduler.1.begin=20' in args and 'param_scheduler.1.end=120' in args
+
+
+def test_collapse_checkpoints_split_the_shorter_run():
+    assert Demo('unused', iters=dict(fcmae=200, fcmae_nogrn=400)).collapse_checkpoints() == \
+        [50, 100, 150, 200]
+    assert Demo('unused', iters=dict(fcmae=2, fcmae_nogrn=2)).collapse_checkpoints() == [1, 2]
+    # without the no-GRN run, the GRN run's own checkpoints
+    assert Demo('unused', iters=dict(fcmae=200, fcmae_nogrn=0)).collapse_checkpoints() == \
+        [50, 100, 150, 200]
+    job = Demo('unused', iters=dict(fcmae=8, fcmae_nogrn=0)).collapse_job(
+        dict(coco='unused'), [4, 8])
+    assert 'GRN@8' in job.args and not any('no-GRN' in str(a) for a in job.args)
+
+
+def test_frozen_and_fine_tuned_runs_have_their_own_length():
+    assert Demo.stage('det', 'frozen') == 'det_frozen' and Demo.stage('seg', 'fine-tuned') == 'seg'
+
+
+def test_bad_stage_override_is_named():
+    result = subprocess.run([sys.executable, os.path.join(ROOT, 'tools', 'demo.py'), '--iters',
+                             'dett=10'], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert result.returncode == 2
+    assert '--iters dett=10' in result.stderr and 'fcmae, fcmae_nogrn, det, det_frozen' in \
+        result.stderr
