@@ -30,16 +30,16 @@ def test_segmentation_head_with_more_classes_than_the_dataset(demo, tmp_path):
     r = runner('configs/demo/upernet_convnextv2-atto_demo.py', tmp_path,
                data_root=demo['ade'] + '/', **{'model.decode_head.num_classes': 5})
     with pytest.raises(ValueError, match=r'model\.decode_head\.num_classes is 5 but the '
-                       r'BaseSegDataset \(train dataset\) has 4 classes'):
+                       r'BaseSegDataset \(train dataset\) has 3 classes'):
         r.train()
     assert r.iter == 0
 
 
 def test_detection_head_with_fewer_classes_than_the_dataset(demo, tmp_path):
     r = runner('configs/demo/mask-rcnn_convnextv2-atto_fpn_demo.py', tmp_path,
-               data_root=demo['coco'] + '/', **{'model.roi_head.bbox_head.num_classes': 3})
-    with pytest.raises(ValueError, match=r'model\.roi_head\.bbox_head\.num_classes is 3 but '
-                       r'the CheckedCocoDataset \(train dataset\) has 4 classes'):
+               data_root=demo['coco'] + '/', **{'model.roi_head.bbox_head.num_classes': 2})
+    with pytest.raises(ValueError, match=r'model\.roi_head\.bbox_head\.num_classes is 2 but '
+                       r'the CheckedCocoDataset \(train dataset\) has 3 classes'):
         r.train()
 
 
@@ -47,7 +47,7 @@ def test_test_run_is_checked_too(demo, tmp_path):
     r = runner('configs/demo/upernet_convnextv2-atto_demo.py', tmp_path,
                data_root=demo['ade'] + '/', **{'model.decode_head.num_classes': 5,
                                                'model.auxiliary_head.num_classes': 5})
-    with pytest.raises(ValueError, match=r'num_classes is 5 .* \(test dataset\) has 4'):
+    with pytest.raises(ValueError, match=r'num_classes is 5 .* \(test dataset\) has 3'):
         r.test()
 
 

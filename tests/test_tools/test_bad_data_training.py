@@ -32,7 +32,7 @@ def test_load_config_swaps_in_checked_loading():
     load, labels = seg.train_dataloader.dataset.pipeline[:2]
     assert (load.type, load.on_error) == ('CheckedLoadImageFromFile', 'skip')
     assert (labels.type, labels.on_error, labels.num_classes, labels.ignore_index) == (
-        'CheckedLoadSegAnnotations', 'skip', 4, 255)
+        'CheckedLoadSegAnnotations', 'skip', 3, 255)
     # only training skips: an evaluation must see every sample
     assert [s.get('on_error') for s in seg.val_dataloader.dataset.pipeline[:2]] == ['raise'] * 2
 

@@ -47,7 +47,7 @@ def test_segmentation_problems_are_all_listed(demo):
     os.remove(os.path.join(labels, second.replace('.jpg', '.png')))
     label = os.path.join(labels, third.replace('.jpg', '.png'))
     array = np.asarray(Image.open(label)).copy()
-    array[0, :3] = 9  # stored 9 is class 8 after reduce_zero_label; the demo has 4 classes
+    array[0, :3] = 9  # stored 9 is class 8 after reduce_zero_label; the demo has 3 classes
     Image.fromarray(array).save(label)
 
     problems = verify_dataset(config('upernet_convnextv2-atto_demo.py', ade), 'train',
