@@ -1,5 +1,6 @@
 """The demo's verdicts and its command line: what a row of the table claims follows from the
 numbers and the seed spread (fast; the pipeline itself is `test_transfer.py`'s slow test)."""
+import json
 import os
 import subprocess
 import sys
@@ -68,3 +69,27 @@ def test_bad_stage_override_is_named():
     assert result.returncode == 2
     assert '--iters dett=10' in result.stderr and 'fcmae, fcmae_nogrn, det, det_frozen' in \
         result.stderr
+
+
+def test_results_gather_every_seed_of_every_run(tmp_path):
+    """Each row takes its metric from the last scalars file of each seed's run."""
+    demo = Demo(str(tmp_path), seeds=(0, 1))
+    box = {('FCMAE', 0): 0.30, ('FCMAE', 1): 0.34, ('random', 0): 0.20, ('random', 1): 0.21}
+    for task, metric in (('det', 'coco/bbox_mAP'), ('seg', 'mIoU')):
+        for setting in ('frozen', 'fine-tuned'):
+            for (init, seed), value in box.items():
+                logs = tmp_path / demo.run_name(task, setting, init, seed) / '20260101' / \
+                    'vis_data'
+                logs.mkdir(parents=True)
+                lines = [{'loss': 1.0, 'iter': 1}, {metric: value - 0.1, 'step': 1},
+                         {metric: value, 'step': 2}]  # the last evaluation counts
+                (logs / 'scalars.json').write_text('\n'.join(map(json.dumps, lines)))
+    rows = {(r['metric'], r['setting']): r for r in demo.results()}
+    row = rows[('box AP', 'frozen')]
+    assert row['FCMAE']['values'] == [0.30, 0.34] and row['random']['values'] == [0.20, 0.21]
+    assert row['FCMAE']['mean'] == pytest.approx(0.32)
+    assert row['FCMAE']['spread'] == pytest.approx(0.04)
+    assert row['iters'] == demo.iters['det_frozen']
+    assert Demo.verdict(row) == 'FCMAE better, beyond the seed spread'
+    assert rows[('mask AP', 'frozen')]['FCMAE']['values'] == []  # no segm metric was logged
+    assert rows[('mIoU', 'fine-tuned')]['random']['mean'] == pytest.approx(0.205)
