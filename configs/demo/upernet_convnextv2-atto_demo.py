@@ -42,7 +42,7 @@ param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=50),
     dict(type='PolyLR', power=1.0, eta_min=0.0, by_epoch=False, begin=50, end=max_iters),
 ]
-# foreach: one fused update over all parameters (about 5 % of a CPU step; same result)
+# foreach: AdamW's multi-tensor update (measured on the Mask R-CNN demo step: -5 %)
 optim_wrapper = dict(optimizer=dict(lr=4e-4, foreach=True))
 default_hooks = dict(checkpoint=dict(by_epoch=False, interval=max_iters),
                      logger=dict(interval=20))

@@ -27,7 +27,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -65,7 +65,6 @@ class Job:
     args: List[str]
     after: Sequence[str] = ()
     log: str = ''
-    seconds: float = field(default=0., init=False)
 
 
 class Demo:
@@ -187,8 +186,7 @@ class Demo:
         with open(job.log, 'w') as log:
             subprocess.run(cmd, check=True, cwd=ROOT, env=env, stdout=log,
                            stderr=subprocess.STDOUT)
-        job.seconds = time.time() - start
-        self.say(f'    done: {job.name} in {job.seconds:.0f} s')
+        self.say(f'    done: {job.name} in {time.time() - start:.0f} s')
 
     @staticmethod
     def scalars(work: str) -> List[dict]:
@@ -212,8 +210,8 @@ class Demo:
         self.banner(f'data: {d["num_train"]} labeled images for training, {d["num_val"]} for '
                     f'evaluation and {d["num_unlabeled"]} unlabeled ones, {d["size"]} px; the '
                     f'classes differ in shape only')
+        # the unlabeled pool is written by its own job, beside the first training runs
         data = make_demo_data(self.work('data'), d['num_train'], d['num_val'], d['size'])
-        data['unlabeled'] = self.work('data/unlabeled')
         unlabeled = Job('unlabeled', 'dataset_converters/make_demo_data.py', [
             self.work('data'), '--unlabeled-only', '--num-unlabeled', d['num_unlabeled'],
             '--size', d['size']])
