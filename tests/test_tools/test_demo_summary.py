@@ -93,3 +93,32 @@ def test_results_gather_every_seed_of_every_run(tmp_path):
     assert Demo.verdict(row) == 'FCMAE better, beyond the seed spread'
     assert rows[('mask AP', 'frozen')]['FCMAE']['values'] == []  # no segm metric was logged
     assert rows[('mIoU', 'fine-tuned')]['random']['mean'] == pytest.approx(0.205)
+
+
+PROBE = '''import sys
+import torch
+with open(sys.argv[1], 'a') as f:
+    f.write(f'{sys.argv[2]} {torch.get_num_threads()} {"mmdet.models" in sys.modules}\\n')
+print('ran', sys.argv[2])
+if sys.argv[2] == 'c':
+    raise ValueError('c is broken')
+'''
+
+
+def test_jobs_run_in_order_from_the_fork_server_and_a_failure_shows_its_log(tmp_path):
+    """Each tool runs as `python tool ARGS` would (its argv, its log, one thread per run of
+    two), forked from a process that imported OpenMMLab once; a job starts after the jobs it
+    needs; the first failure stops the rest and shows the end of its log."""
+    from mmconvnextv2.apis.demo import Job
+    probe, trace = tmp_path / 'probe.py', tmp_path / 'trace.txt'
+    probe.write_text(PROBE)
+    demo = Demo(str(tmp_path / 'work'), jobs=2)
+    demo.run_jobs([Job('b', str(probe), [trace, 'b'], after=['a']),
+                   Job('a', str(probe), [trace, 'a'])])
+    threads = str(max(1, (os.cpu_count() or 1) // 2))
+    assert trace.read_text().splitlines() == [f'a {threads} True', f'b {threads} True']
+    assert 'ran b' in (tmp_path / 'work' / 'logs' / 'b.log').read_text()
+    with pytest.raises(RuntimeError, match=r'(?s)c failed \(exit code 1\).*c is broken'):
+        demo.run_jobs([Job('c', str(probe), [trace, 'c']),
+                       Job('d', str(probe), [trace, 'd'], after=['c'])])
+    assert trace.read_text().splitlines()[-1] == f'c {threads} True'  # d never started
