@@ -144,34 +144,73 @@ class MaskedDenseBackend(SparseBackend):
         return x
 
 
+class _GatherRows(torch.autograd.Function):
+    """``rows[index]`` for distinct row indices; backward copies the gradient rows back into
+    a zero map (no accumulation: the indices are distinct), faster than ``index_add``."""
+
+    @staticmethod
+    def forward(ctx, rows: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(index)
+        ctx.num_rows = rows.shape[0]
+        return rows.index_select(0, index)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        index, = ctx.saved_tensors
+        out = grad.new_zeros(ctx.num_rows, grad.shape[1])
+        return out.index_copy_(0, index, grad.contiguous()), None
+
+
+class _ScatterRows(torch.autograd.Function):
+    """A ``(num_rows, C)`` zero map with ``tokens`` at the distinct rows ``index``."""
+
+    @staticmethod
+    def forward(ctx, tokens: torch.Tensor, index: torch.Tensor, num_rows: int) -> torch.Tensor:
+        ctx.save_for_backward(index)
+        out = tokens.new_zeros(num_rows, tokens.shape[1])
+        return out.index_copy_(0, index, tokens)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        index, = ctx.saved_tensors
+        return grad.index_select(0, index), None, None
+
+
 class GatherBackend(SparseBackend):
     """Pointwise work on the visible positions only.
 
     The representation is ``(N, L, C)``: the features of the ``L`` visible positions of each
     sample, in row-major order. LayerNorm, the MLP and GRN run on these tokens alone (with 60%
     of the patches masked, 40% of the dense work); a convolution scatters the tokens into a
-    zero map, runs densely, and gathers the visible outputs back.
+    zero map, runs densely, and gathers the visible outputs back. The map is channels-last,
+    so that scatter and gather move whole rows of ``C`` channels (``index_copy`` and
+    ``index_select`` on an ``(N*H*W, C)`` view: on a CPU 10x faster than ``scatter`` and
+    ``gather`` along the positions of an ``(N, H*W, C)`` tensor).
     """
 
     name = 'gather'
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        # index[i]: (N, L_i) flat positions of the visible pixels at stage i
-        self.index = [v.flatten(1).nonzero()[:, 1].view(v.shape[0], -1) for v in self.visible]
+        # index[i]: (N, L_i) flat positions of the visible pixels of each sample at stage i;
+        # rows[i]: (N * L_i,) their rows in the (N*H_i*W_i, C) map
+        self.index, self.rows = [], []
+        for v in self.visible:
+            N, H, W = v.shape
+            index = v.flatten(1).nonzero()[:, 1].view(N, -1)
+            offset = torch.arange(N, device=v.device).unsqueeze(1) * (H * W)
+            self.index.append(index)
+            self.rows.append((index + offset).flatten())
 
     def _gather(self, x_nchw: torch.Tensor) -> torch.Tensor:
-        N, C = x_nchw.shape[:2]
-        flat = x_nchw.flatten(2).transpose(1, 2)  # (N, HW, C)
-        index = self.index[self.stage].unsqueeze(-1).expand(-1, -1, C)
-        return flat.gather(1, index)
+        N, C, H, W = x_nchw.shape
+        rows = x_nchw.permute(0, 2, 3, 1).reshape(N * H * W, C)  # a view if channels-last
+        return _GatherRows.apply(rows, self.rows[self.stage]).view(N, -1, C)
 
     def dense(self, x):
         N, L, C = x.shape
         H, W = self.visible[self.stage].shape[1:]
-        out = x.new_zeros(N, H * W, C)
-        index = self.index[self.stage].unsqueeze(-1).expand(-1, -1, C)
-        out = out.scatter(1, index, x)
+        out = _ScatterRows.apply(x.reshape(N * L, C), self.rows[self.stage], N * H * W)
         return out.view(N, H, W, C).permute(0, 3, 1, 2)
 
     def enter(self, x):
@@ -184,7 +223,36 @@ class GatherBackend(SparseBackend):
         return self._gather(conv(self.dense(x)))
 
     def downsample(self, conv, x):
-        y = conv(self.dense(x))
+        if tuple(conv.kernel_size) != tuple(conv.stride) or any(conv.padding) or \
+                conv.groups != 1:
+            y = conv(self.dense(x))
+            self.stage += 1
+            return self._gather(y)
+        # A k x k / k convolution reads one k x k block per output, and a block is all
+        # visible or all masked (patches are multiples of the encoder stride): on the visible
+        # outputs it is a linear layer over their blocks' tokens (space-to-depth), with no
+        # work on the masked positions.
+        N, L, C = x.shape
+        blocks = self._blocks(conv.kernel_size[0])  # (N * L_next, k * k) token rows
         self.stage += 1
-        return self._gather(y)
+        tokens = _GatherRows.apply(x.reshape(N * L, C), blocks.flatten())
+        weight = conv.weight.permute(0, 2, 3, 1).reshape(conv.out_channels, -1)
+        out = torch.nn.functional.linear(tokens.view(blocks.shape[0], -1), weight, conv.bias)
+        return out.view(N, -1, conv.out_channels)
 
+    def _blocks(self, k: int) -> torch.Tensor:
+        """For each visible position of the next stage, the token rows (of this stage's
+        ``(N * L, C)`` tokens) of its k x k input block, in the kernel's row-major order."""
+        H, W = self.visible[self.stage].shape[1:]
+        H2, W2 = self.visible[self.stage + 1].shape[1:]
+        N = self.visible[self.stage].shape[0]
+        rows = self.rows[self.stage]
+        token_of = torch.full((N * H * W, ), -1, dtype=torch.long, device=rows.device)
+        token_of[rows] = torch.arange(rows.numel(), device=rows.device)
+        out = self.rows[self.stage + 1]
+        n, pos = out // (H2 * W2), out % (H2 * W2)
+        h, w = pos // W2 * k, pos % W2 * k
+        dh = torch.arange(k, device=rows.device).repeat_interleave(k)
+        dw = torch.arange(k, device=rows.device).repeat(k)
+        src = (n[:, None] * (H * W) + (h[:, None] + dh) * W + (w[:, None] + dw))
+        return token_of[src]
