@@ -1,9 +1,15 @@
 """Sparse-execution backends of the ConvNeXt V2 encoder (see :mod:`.base`)."""
+import torch
+
 from .base import DenseExecution, GatherBackend, MaskedDenseBackend, SparseBackend
 
 SPARSE_BACKENDS = ('gather', 'masked_dense', 'minkowski')
 
 
+# Under torch.compile this runs eagerly: which positions are visible is data (their number
+# sets the shapes, `nonzero`), and the mask checks branch on it. Its one graph break per
+# forward comes before the stem; the encoder, decoder and loss after it compile as one graph.
+@torch.compiler.disable
 def build_sparse_backend(name: str, mask, stem_stride: int, image_size,
                          num_stages: int) -> SparseBackend:
     """The backend ``name`` for one forward pass with ``mask`` (``(N, h, w)``, 1 = masked).
