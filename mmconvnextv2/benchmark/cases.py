@@ -1,4 +1,6 @@
 """The contenders of ``tools/analysis/benchmark.py``: each a (group, name, step) case."""
+import copy
+import os.path as osp
 from typing import Callable, Dict, Sequence, Tuple
 
 import torch
@@ -8,7 +10,8 @@ from .timing import autocast
 Case = Tuple[str, str, Callable[[], None]]  # (group, name, step)
 
 
-def _fcmae(arch: str, backend: str, decoder_type: str = 'convnext'):
+def build_fcmae(arch: str, backend: str, decoder_type: str = 'convnext'):
+    """The FCMAE model of the official recipe (decoder width 512, one block) for ``arch``."""
     from mmpretrain.registry import MODELS
 
     from ..models import ConvNeXtV2
@@ -24,15 +27,29 @@ def _fcmae(arch: str, backend: str, decoder_type: str = 'convnext'):
              head=dict(type='FCMAEHead')))
 
 
-def _train_step(model, imgs, enc_mask, loss_mask, device, dtype):
+def train_step(model, imgs, enc_mask, loss_mask, device, dtype, compile=False):
+    """One FCMAE training step as a closure: forward, loss on ``loss_mask``, backward, AdamW;
+    with ``compile``, the forward and the loss run through ``torch.compile``."""
+    from torch.autograd.profiler import record_function
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+
+    def forward_loss(imgs, enc_mask, loss_mask):
+        feats = model.backbone(imgs, enc_mask)
+        pred = model.neck(feats, loss_mask)
+        return model.head.loss(pred.float(), imgs, loss_mask)
+
+    def labelled_forward_loss(imgs, enc_mask, loss_mask):
+        feats = model.backbone(imgs, enc_mask)
+        pred = model.neck(feats, loss_mask)
+        with record_function('fcmae::loss'):  # a label for benchmark.profile
+            return model.head.loss(pred.float(), imgs, loss_mask)
+
+    fn = torch.compile(forward_loss) if compile else labelled_forward_loss
 
     def step():
         optimizer.zero_grad(set_to_none=True)
         with autocast(device, dtype):
-            feats = model.backbone(imgs, enc_mask)
-            pred = model.neck(feats, loss_mask)
-            loss = model.head.loss(pred.float(), imgs, loss_mask)
+            loss = fn(imgs, enc_mask, loss_mask)
         loss.backward()
         optimizer.step()
 
@@ -42,18 +59,19 @@ def _train_step(model, imgs, enc_mask, loss_mask, device, dtype):
 def fcmae_cases(arch: str = 'tiny', size: int = 224, batch: int = 8,
                 ratios: Sequence[float] = (0.0, 0.6, 0.75),
                 backends: Sequence[str] = ('masked_dense', 'gather'), device: str = 'cpu',
-                dtype: str = 'fp32', seed: int = 0) -> Dict[str, Case]:
+                dtype: str = 'fp32', compile: bool = False, seed: int = 0) -> Dict[str, Case]:
     """One FCMAE training step (forward, backward, AdamW) per sparse backend and mask ratio,
-    and the dense step (no mask; loss on every patch) as group ``dense``."""
+    and the dense step (no mask; loss on every patch) as group ``dense``; with ``compile``,
+    each also through ``torch.compile`` (named ``<backend>+compile``)."""
     from ..models import random_patch_mask
     g = torch.Generator().manual_seed(seed)
     imgs = torch.randn(batch, 3, size, size, generator=g).to(device)
     grid = size // 32
     cases = {}
-    dense = _fcmae(arch, 'gather').to(device)
+    dense = build_fcmae(arch, 'gather').to(device)
     every_patch = torch.ones(batch, grid, grid, device=device)
     cases['dense'] = ('fcmae_step', 'dense (no mask)',
-                      _train_step(dense, imgs, None, every_patch, device, dtype))
+                      train_step(dense, imgs, None, every_patch, device, dtype))
     for ratio in ratios:
         if ratio == 0:
             enc_mask, loss_mask = torch.zeros(batch, grid, grid, device=device), every_patch
@@ -61,11 +79,13 @@ def fcmae_cases(arch: str = 'tiny', size: int = 224, batch: int = 8,
             enc_mask = random_patch_mask(batch, grid, grid, ratio, generator=g).to(device)
             loss_mask = enc_mask
         for backend in backends:
-            model = _fcmae(arch, backend).to(device)
-            model.load_state_dict(dense.state_dict())
-            cases[f'{backend}@{ratio}'] = (
-                f'fcmae_step mask {ratio}', backend,
-                _train_step(model, imgs, enc_mask, loss_mask, device, dtype))
+            for compiled in ((False, True) if compile else (False, )):
+                model = build_fcmae(arch, backend).to(device)
+                model.load_state_dict(dense.state_dict())
+                name = f'{backend}+compile' if compiled else backend
+                cases[f'{name}@{ratio}'] = (
+                    f'fcmae_step mask {ratio}', name,
+                    train_step(model, imgs, enc_mask, loss_mask, device, dtype, compiled))
     return cases
 
 
@@ -78,13 +98,13 @@ def decoder_cases(arch: str = 'tiny', size: int = 224, batch: int = 8, device: s
     mask = random_patch_mask(batch, size // 32, size // 32, 0.6, generator=g).to(device)
     cases = {}
     for decoder_type, depth in (('unet', 1), ('transformer', 4), ('convnext', 1)):
-        model = _fcmae(arch, 'gather', decoder_type).to(device)
+        model = build_fcmae(arch, 'gather', decoder_type).to(device)
         if decoder_type == 'transformer':
             model.neck = type(model.neck)(in_channels=model.neck.proj.in_channels,
                                           embed_dim=512, depth=depth,
                                           decoder_type='transformer').to(device)
         cases[decoder_type] = ('fcmae_step by decoder', decoder_type,
-                               _train_step(model, imgs, mask, mask, device, dtype))
+                               train_step(model, imgs, mask, mask, device, dtype))
     return cases
 
 
@@ -150,4 +170,114 @@ def backbone_cases(arch: str = 'tiny', size: int = 224, batch: int = 8, device: 
     return cases
 
 
-SUITES = dict(backbone=backbone_cases, fcmae=fcmae_cases, decoder=decoder_cases)
+CONFIGS = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs')
+DOWNSTREAM = dict(
+    detector=('mmdet', 'mask_rcnn/mask-rcnn_convnextv2-{arch}_fpn_1x_coco.py', 'Mask R-CNN'),
+    segmentor=('mmseg', 'upernet/upernet_convnextv2-{arch}_8xb2-160k_ade20k-512x512.py',
+               'UperNet'))
+
+
+def _detection_batch(batch: int, size: int, num_classes: int, seed: int) -> dict:
+    """Packed inputs of ``batch`` random images with 5 random boxes and masks each."""
+    from mmdet.testing import demo_mm_inputs
+    torch.manual_seed(seed)
+    import numpy as np
+    np.random.seed(seed)
+    return demo_mm_inputs(batch, (3, size, size), num_items=[5] * batch,
+                          num_classes=num_classes, with_mask=True)
+
+
+def _segmentation_batch(batch: int, size: int, num_classes: int, seed: int) -> dict:
+    """Packed inputs of ``batch`` random images with random label maps."""
+    from mmengine.structures import PixelData
+    from mmseg.structures import SegDataSample
+    g = torch.Generator().manual_seed(seed)
+    inputs, samples = [], []
+    for _ in range(batch):
+        inputs.append(torch.randint(0, 256, (3, size, size), generator=g, dtype=torch.uint8))
+        sample = SegDataSample(metainfo=dict(img_shape=(size, size), ori_shape=(size, size),
+                                             pad_shape=(size, size)))
+        sample.gt_sem_seg = PixelData(data=torch.randint(0, num_classes, (1, size, size),
+                                                         generator=g))
+        samples.append(sample)
+    return dict(inputs=inputs, data_samples=samples)
+
+
+def downstream_cases(task: str, arch: str = 'tiny', size: int = 224, batch: int = 8,
+                     device: str = 'cpu', dtype: str = 'fp32', with_cp: bool = False,
+                     seed: int = 0) -> Dict[str, Case]:
+    """A training step (forward, losses, backward, AdamW) of the shipped Mask R-CNN
+    (``task='detector'``) or UperNet (``'segmentor'``) config of ``arch``, with our backbone
+    and with mmpretrain's ``ConvNeXt(use_grn=True, layer_scale_init_value=0)`` in its place,
+    the same weights in both (mmpretrain's, converted); ``with_cp`` adds ours with gradient
+    checkpointing. Random images of ``size`` px with random targets."""
+    from mmengine.config import Config
+    from mmengine.logging import MMLogger
+    from mmengine.registry import MODELS, DefaultScope
+
+    from ..checkpoint import convert_mmpretrain
+    scope, path, title = DOWNSTREAM[task]
+    cfg = Config.fromfile(osp.join(CONFIGS, path.format(arch=arch)))
+    ours_cfg = copy.deepcopy(cfg.model)
+    if task == 'segmentor':
+        ours_cfg.data_preprocessor.size = (size, size)
+    ref_cfg = copy.deepcopy(ours_cfg)
+    ref_cfg.backbone = dict(type='mmpretrain.ConvNeXt', arch=arch, use_grn=True,
+                            layer_scale_init_value=0., gap_before_final_norm=False,
+                            out_indices=(0, 1, 2, 3),
+                            drop_path_rate=ours_cfg.backbone.get('drop_path_rate', 0.))
+    torch.manual_seed(seed)
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel('WARNING')  # init_weights logs every parameter
+    with DefaultScope.overwrite_default_scope(scope):
+        ref = MODELS.build(ref_cfg)
+        ref.init_weights()
+        contenders = {'mmpretrain': ref}
+        weights = convert_mmpretrain(ref.state_dict())
+        for name, cp in (('mmconvnextv2', False), ('mmconvnextv2 with_cp', True)):
+            if cp and not with_cp:
+                continue
+            model_cfg = copy.deepcopy(ours_cfg)
+            model_cfg.backbone.with_cp = cp
+            model = MODELS.build(model_cfg)
+            model.load_state_dict(weights)
+            contenders[name] = model
+        if task == 'detector':
+            num_classes = cfg.model.roi_head.bbox_head.num_classes
+            packed = _detection_batch(batch, size, num_classes, seed)
+        else:
+            packed = _segmentation_batch(batch, size, cfg.model.decode_head.num_classes, seed)
+    logger.setLevel(level)
+    group = f'{title} {size}px train step'
+    cases = {}
+    for name in ('mmconvnextv2', 'mmconvnextv2 with_cp', 'mmpretrain'):
+        if name not in contenders:
+            continue
+        model = contenders[name].to(device).train()
+        data = model.data_preprocessor(copy.deepcopy(packed), True)
+        optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad],
+                                      lr=1e-4)
+
+        def step(model=model, data=data, optimizer=optimizer):
+            optimizer.zero_grad(set_to_none=True)
+            with autocast(device, dtype):
+                losses = model(**data, mode='loss')
+            loss, _ = model.parse_losses(losses)
+            loss.backward()
+            optimizer.step()
+
+        cases[name] = (group, name, step)
+    return cases
+
+
+def detector_cases(**kwargs) -> Dict[str, Case]:
+    return downstream_cases('detector', **kwargs)
+
+
+def segmentor_cases(**kwargs) -> Dict[str, Case]:
+    return downstream_cases('segmentor', **kwargs)
+
+
+SUITES = dict(backbone=backbone_cases, fcmae=fcmae_cases, decoder=decoder_cases,
+              detector=detector_cases, segmentor=segmentor_cases)

@@ -3,6 +3,8 @@
     python tools/analysis/benchmark.py --suite fcmae --arch tiny --batch 8
     python tools/analysis/benchmark.py --suite backbone --arch atto tiny --backward
     python tools/analysis/benchmark.py --suite backbone --arch atto tiny --maps
+    python tools/analysis/benchmark.py --suite detector segmentor --arch atto tiny
+    python tools/analysis/benchmark.py --suite detector --arch base --with-cp --rounds 3
 
 Prints a Markdown table (times, images/s, peak memory, ratio to the reference) and writes
 JSON with every round's time. Speed is never asserted in tests; this tool is where the
@@ -27,7 +29,7 @@ from mmconvnextv2.benchmark import (
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--suite', nargs='+', default=['backbone', 'fcmae'],
-                   choices=['backbone', 'fcmae', 'decoder'])
+                   choices=sorted(SUITES))
     p.add_argument('--arch', nargs='+', default=['tiny'])
     p.add_argument('--size', type=int, default=224)
     p.add_argument('--batch', type=int, default=8)
@@ -41,7 +43,10 @@ def parse_args(argv=None):
     p.add_argument('--dtype', choices=['fp32', 'bf16'], default='fp32',
                    help='bf16 = bfloat16 autocast')
     p.add_argument('--channels-last', action='store_true')
-    p.add_argument('--compile', action='store_true', help='torch.compile the backbones')
+    p.add_argument('--compile', action='store_true',
+                   help='backbone: torch.compile them; fcmae: add compiled steps')
+    p.add_argument('--with-cp', action='store_true',
+                   help='detector, segmentor: add our backbone with gradient checkpointing')
     p.add_argument('--threads', type=int, help='torch.set_num_threads')
     p.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     p.add_argument('--no-memory', action='store_true', help='skip peak-memory measurement')
@@ -62,7 +67,10 @@ def main(argv=None):
                 common.update(channels_last=args.channels_last, compile=args.compile,
                               backward=args.backward, maps=args.maps)
             elif suite == 'fcmae':
-                common.update(ratios=args.ratios, backends=args.backends)
+                common.update(ratios=args.ratios, backends=args.backends,
+                              compile=args.compile)
+            elif suite in ('detector', 'segmentor'):
+                common.update(with_cp=args.with_cp)
             cases = SUITES[suite](**common)
             times = interleave({k: c[2] for k, c in cases.items()}, args.rounds, args.warmup,
                                args.device)
@@ -75,6 +83,8 @@ def main(argv=None):
     def baseline(r):
         if 'backbone' in r.group:
             return 'timm'
+        if 'train step' in r.group:  # detector, segmentor
+            return 'mmpretrain'
         if 'by decoder' in r.group:
             return 'unet'
         return 'masked_dense'
@@ -82,7 +92,8 @@ def main(argv=None):
     print(f'device {args.device}, {torch.get_num_threads()} threads, {args.dtype}, '
           f'batch {args.batch}, {args.size}px, channels_last={args.channels_last}, '
           f'compile={args.compile}; time ratio = time / time of '
-          f'timm (backbone), masked_dense (fcmae), unet (decoder)')
+          f'timm (backbone), masked_dense (fcmae), unet (decoder), mmpretrain (detector, '
+          f'segmentor)')
     print(markdown_table(results, baseline))
     summary = summarize(results)
     summary['args'] = vars(args)

@@ -1,0 +1,63 @@
+"""The benchmark's contenders and the profile's bookkeeping (their speed is never asserted):
+the detector and segmentor suites build both backbones with the same weights and train a step;
+the FCMAE profile attributes every operator, and its kinds add up to the step."""
+import pytest
+import torch
+
+from mmconvnextv2.benchmark.cases import build_fcmae, downstream_cases, train_step
+from mmconvnextv2.benchmark.profile import KINDS, attribute, labelled, profile_table
+from mmconvnextv2.models import random_patch_mask
+from mmconvnextv2.models.sparse import GatherBackend, MaskedDenseBackend
+
+
+@pytest.mark.parametrize('task', ['detector', 'segmentor'])
+def test_downstream_contenders_share_weights_and_train(task):
+    cases = downstream_cases(task, arch='atto', size=64, batch=2, with_cp=True)
+    assert set(cases) == {'mmconvnextv2', 'mmconvnextv2 with_cp', 'mmpretrain'}
+    # the step closures hold their models; all start from mmpretrain's weights
+    models = {name: step.__defaults__[0] for name, (_, _, step) in cases.items()}
+    ours, ref = models['mmconvnextv2'], models['mmpretrain']
+    assert type(ours.backbone).__name__ == 'ConvNeXtV2'
+    assert not ours.backbone.stages[0][0].with_cp
+    assert models['mmconvnextv2 with_cp'].backbone.stages[0][0].with_cp
+    head = 'neck.lateral_convs.0.conv.weight' if task == 'detector' else \
+        'decode_head.conv_seg.weight'
+    torch.testing.assert_close(ours.state_dict()[head], ref.state_dict()[head])
+    torch.testing.assert_close(ours.backbone.stages[0][0].dwconv.weight,
+                               ref.backbone.stages[0][0].depthwise_conv.weight)
+    before = ours.backbone.stages[0][0].pwconv1.weight.detach().clone()
+    for _, _, step in cases.values():
+        step()
+    assert not torch.equal(before, ours.backbone.stages[0][0].pwconv1.weight)
+
+
+@pytest.mark.parametrize('backend', ['gather', 'masked_dense'])
+def test_profile_attributes_the_whole_step(backend):
+    """Every kind of work of the FCMAE step shows up, backward included, and the kinds add up
+    to the profiler's total self time."""
+    from torch.profiler import ProfilerActivity, profile
+    torch.manual_seed(0)
+    model = build_fcmae('atto', backend)
+    imgs = torch.randn(2, 3, 64, 64)
+    mask = random_patch_mask(2, 2, 2, 0.5, generator=torch.Generator().manual_seed(0))
+    step = train_step(model, imgs, mask, mask, 'cpu', 'fp32')
+    step()
+    with labelled(model, (GatherBackend, MaskedDenseBackend)):
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            step()
+    # the labels are gone afterwards
+    assert not model.backbone._forward_hooks and 'wrapped' not in \
+        GatherBackend.dense.__qualname__
+    events = prof.events()
+    table = attribute(events)
+    total = sum(e.self_cpu_time_total for e in events) * 1e-6
+    assert sum(v['forward'] + v['backward'] for v in table.values()) == pytest.approx(total)
+    for kind in ('stem', 'depthwise conv', 'scatter/gather/masking', 'LayerNorm', 'Linear',
+                 'GELU', 'GRN', 'downsampling', 'decoder', 'loss', 'optimizer'):
+        assert table[kind]['forward'] + table[kind]['backward'] > 0, kind
+    for kind in ('depthwise conv', 'Linear', 'GRN', 'decoder'):
+        assert table[kind]['backward'] > 0, kind  # backward found its forward's kind
+    assert set(table) <= set(KINDS)
+    other = table.get('other', dict(forward=0., backward=0.))
+    assert other['forward'] + other['backward'] < 0.05 * total
+    assert '| depthwise conv |' in profile_table({backend: table})
