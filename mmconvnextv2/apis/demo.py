@@ -64,6 +64,8 @@ DET_FLOOR = 0.15
 
 # what every tool imports; the fork server imports it once, before it forks the runs
 PRELOAD = ['mmconvnextv2', 'mmdet.models', 'mmseg.models', 'mmengine.runner']
+# multiprocessing keeps one fork server per process; it is started under this lock
+_FORK_LOCK = threading.Lock()
 
 
 def run_tool(script: str, args: List[str], log: str, threads: int) -> None:
@@ -211,26 +213,36 @@ class Demo:
         self.commands.append(shown)
         self.say(f'$ {shown}\n    > {osp.relpath(job.log, self.work_dir)}')
         start = time.time()
-        process = self.forks.Process(target=run_tool, name=job.name,
+        process = self.start_fork_server().Process(target=run_tool, name=job.name,
                                      args=(script, list(map(str, job.args)), job.log,
                                            self.threads))
         process.start()
         process.join()
+        if process.exitcode and process.exitcode < 0:
+            raise RuntimeError(f'killed by signal {-process.exitcode}' +
+                               (' (out of memory?)' if process.exitcode == -9 else ''))
         if process.exitcode != 0:
             raise RuntimeError(f'exit code {process.exitcode}')
         self.say(f'    done: {job.name} in {time.time() - start:.0f} s')
 
-    @property
-    def forks(self):
-        """The fork server the runs start from (started on first use, with :data:`PRELOAD`
-        imported and one thread per run in its environment)."""
-        if self._forks is None:
-            os.environ.update(OMP_NUM_THREADS=str(self.threads),
-                              MKL_NUM_THREADS=str(self.threads))
-            self._forks = multiprocessing.get_context('forkserver')
-            self._forks.set_forkserver_preload(PRELOAD)
-            from multiprocessing import forkserver
-            forkserver.ensure_running()  # it imports PRELOAD while the caller goes on
+    def start_fork_server(self):
+        """Start the fork server the runs come from (once; later calls return it): it imports
+        :data:`PRELOAD` while the caller goes on, with one thread per run in its environment
+        (this process's environment is left as it was)."""
+        with _FORK_LOCK:
+            if self._forks is None:
+                forks = multiprocessing.get_context('forkserver')
+                forks.set_forkserver_preload(PRELOAD)
+                saved = dict(os.environ)
+                os.environ.update(OMP_NUM_THREADS=str(self.threads),
+                                  MKL_NUM_THREADS=str(self.threads))
+                try:
+                    from multiprocessing import forkserver
+                    forkserver.ensure_running()
+                finally:
+                    os.environ.clear()
+                    os.environ.update(saved)
+                self._forks = forks
         return self._forks
 
     @staticmethod
@@ -252,7 +264,7 @@ class Demo:
     def run(self) -> dict:
         from mmconvnextv2.datasets import make_demo_data
         d, it = self.data, self.iters
-        self.forks  # the fork server imports OpenMMLab while the labeled data are drawn
+        self.start_fork_server()  # it imports OpenMMLab while the labeled data are drawn
         self.banner(f'data: {d["num_train"]} labeled images for training, {d["num_val"]} for '
                     f'evaluation and {d["num_unlabeled"]} unlabeled ones, {d["size"]} px; the '
                     f'classes differ in shape only')

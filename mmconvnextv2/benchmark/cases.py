@@ -1,6 +1,7 @@
 """The contenders of ``tools/analysis/benchmark.py``: each a (group, name, step) case."""
 import copy
 import os.path as osp
+from contextlib import nullcontext
 from typing import Callable, Dict, Sequence, Tuple
 
 import torch
@@ -27,24 +28,20 @@ def build_fcmae(arch: str, backend: str, decoder_type: str = 'convnext'):
              head=dict(type='FCMAEHead')))
 
 
-def train_step(model, imgs, enc_mask, loss_mask, device, dtype, compile=False):
+def train_step(model, imgs, enc_mask, loss_mask, device, dtype, compiled=False):
     """One FCMAE training step as a closure: forward, loss on ``loss_mask``, backward, AdamW;
-    with ``compile``, the forward and the loss run through ``torch.compile``."""
+    with ``compiled``, the forward and the loss run through ``torch.compile``."""
     from torch.autograd.profiler import record_function
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
 
     def forward_loss(imgs, enc_mask, loss_mask):
         feats = model.backbone(imgs, enc_mask)
         pred = model.neck(feats, loss_mask)
-        return model.head.loss(pred.float(), imgs, loss_mask)
-
-    def labelled_forward_loss(imgs, enc_mask, loss_mask):
-        feats = model.backbone(imgs, enc_mask)
-        pred = model.neck(feats, loss_mask)
-        with record_function('fcmae::loss'):  # a label for benchmark.profile
+        # a label for benchmark.profile (left out of compiled graphs)
+        with nullcontext() if compiled else record_function('fcmae::loss'):
             return model.head.loss(pred.float(), imgs, loss_mask)
 
-    fn = torch.compile(forward_loss) if compile else labelled_forward_loss
+    fn = torch.compile(forward_loss) if compiled else forward_loss
 
     def step():
         optimizer.zero_grad(set_to_none=True)
@@ -53,6 +50,7 @@ def train_step(model, imgs, enc_mask, loss_mask, device, dtype, compile=False):
         loss.backward()
         optimizer.step()
 
+    step.model = model
     return step
 
 
@@ -213,9 +211,6 @@ def downstream_cases(task: str, arch: str = 'tiny', size: int = 224, batch: int 
     checkpointing. Random images of ``size`` px with random targets."""
     from mmengine.config import Config
     from mmengine.logging import MMLogger
-    from mmengine.registry import MODELS, DefaultScope
-
-    from ..checkpoint import convert_mmpretrain
     scope, path, title = DOWNSTREAM[task]
     cfg = Config.fromfile(osp.join(CONFIGS, path.format(arch=arch)))
     ours_cfg = copy.deepcopy(cfg.model)
@@ -230,25 +225,11 @@ def downstream_cases(task: str, arch: str = 'tiny', size: int = 224, batch: int 
     logger = MMLogger.get_current_instance()
     level = logger.level
     logger.setLevel('WARNING')  # init_weights logs every parameter
-    with DefaultScope.overwrite_default_scope(scope):
-        ref = MODELS.build(ref_cfg)
-        ref.init_weights()
-        contenders = {'mmpretrain': ref}
-        weights = convert_mmpretrain(ref.state_dict())
-        for name, cp in (('mmconvnextv2', False), ('mmconvnextv2 with_cp', True)):
-            if cp and not with_cp:
-                continue
-            model_cfg = copy.deepcopy(ours_cfg)
-            model_cfg.backbone.with_cp = cp
-            model = MODELS.build(model_cfg)
-            model.load_state_dict(weights)
-            contenders[name] = model
-        if task == 'detector':
-            num_classes = cfg.model.roi_head.bbox_head.num_classes
-            packed = _detection_batch(batch, size, num_classes, seed)
-        else:
-            packed = _segmentation_batch(batch, size, cfg.model.decode_head.num_classes, seed)
-    logger.setLevel(level)
+    try:
+        contenders, packed = _build_downstream(task, scope, cfg, ours_cfg, ref_cfg, batch,
+                                               size, with_cp, seed)
+    finally:
+        logger.setLevel(level)
     group = f'{title} {size}px train step'
     cases = {}
     for name in ('mmconvnextv2', 'mmconvnextv2 with_cp', 'mmpretrain'):
@@ -267,15 +248,44 @@ def downstream_cases(task: str, arch: str = 'tiny', size: int = 224, batch: int 
             loss.backward()
             optimizer.step()
 
+        step.model = model
         cases[name] = (group, name, step)
     return cases
 
 
+def _build_downstream(task, scope, cfg, ours_cfg, ref_cfg, batch, size, with_cp, seed):
+    """The contenders of :func:`downstream_cases` (mmpretrain's weights in all) and a batch."""
+    from mmengine.registry import MODELS, DefaultScope
+
+    from ..checkpoint import convert_mmpretrain
+    with DefaultScope.overwrite_default_scope(scope):
+        ref = MODELS.build(ref_cfg)
+        ref.init_weights()
+        contenders = {'mmpretrain': ref}
+        weights = convert_mmpretrain(ref.state_dict())
+        for name, cp in (('mmconvnextv2', False), ('mmconvnextv2 with_cp', True)):
+            if cp and not with_cp:
+                continue
+            model_cfg = copy.deepcopy(ours_cfg)
+            model_cfg.backbone.with_cp = cp
+            model = MODELS.build(model_cfg)
+            model.load_state_dict(weights)
+            contenders[name] = model
+        if task == 'detector':
+            num_classes = cfg.model.roi_head.bbox_head.num_classes
+            packed = _detection_batch(batch, size, num_classes, seed)
+        else:
+            packed = _segmentation_batch(batch, size, cfg.model.decode_head.num_classes, seed)
+    return contenders, packed
+
+
 def detector_cases(**kwargs) -> Dict[str, Case]:
+    """A Mask R-CNN training step per backbone (:func:`downstream_cases`)."""
     return downstream_cases('detector', **kwargs)
 
 
 def segmentor_cases(**kwargs) -> Dict[str, Case]:
+    """An UperNet training step per backbone (:func:`downstream_cases`)."""
     return downstream_cases('segmentor', **kwargs)
 
 

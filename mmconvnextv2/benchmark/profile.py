@@ -41,15 +41,38 @@ def _label_module(module: nn.Module, kind: str) -> List:
     def post(mod, args, out):
         scopes.pop().__exit__(None, None, None)
 
-    return [module.register_forward_pre_hook(pre), module.register_forward_hook(post)]
+    return [module.register_forward_pre_hook(pre),
+            module.register_forward_hook(post, always_call=True)]
 
 
 @contextmanager
 def labelled(model: nn.Module, backend_classes=()):
     """Label the FCMAE ``model``'s modules and the sparse backends' methods while inside."""
+    handles, originals = [], []
+    try:
+        _label_modules(model, handles)
+        for cls in backend_classes:
+            for name, kind in BACKEND_METHODS.items():
+                if name in vars(cls):
+                    fn = vars(cls)[name]
+
+                    def wrapped(*args, _fn=fn, _kind=kind, **kwargs):
+                        with record_function(PREFIX + _kind):
+                            return _fn(*args, **kwargs)
+
+                    originals.append((cls, name, fn))
+                    setattr(cls, name, wrapped)
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
+        for cls, name, fn in originals:
+            setattr(cls, name, fn)
+
+
+def _label_modules(model: nn.Module, handles: List) -> None:
     from ..models.backbones.convnextv2 import ConvNeXtV2Block
     from ..models.layers.grn import GRN
-    handles = []
     backbone = model.backbone
     handles += _label_module(backbone, 'encoder outputs')  # what no inner scope claims
     stem_conv, stem_norm = backbone.downsample_layers[0]
@@ -68,29 +91,11 @@ def labelled(model: nn.Module, backend_classes=()):
             if isinstance(module.grn, GRN):
                 handles += _label_module(module.grn, 'GRN')
     handles += _label_module(model.neck, 'decoder')
-    originals = []
-    for cls in backend_classes:
-        for name, kind in BACKEND_METHODS.items():
-            if name in vars(cls):
-                fn = vars(cls)[name]
-
-                def wrapped(*args, _fn=fn, _kind=kind, **kwargs):
-                    with record_function(PREFIX + _kind):
-                        return _fn(*args, **kwargs)
-
-                originals.append((cls, name, fn))
-                setattr(cls, name, wrapped)
-    try:
-        yield
-    finally:
-        for handle in handles:
-            handle.remove()
-        for cls, name, fn in originals:
-            setattr(cls, name, fn)
 
 
 def _kind_of(event, parents: Dict) -> Tuple[str, bool]:
-    """(kind, is_backward) of an event, from its nearest labelled ancestor."""
+    """(kind, is_backward) of an event, from its nearest labelled ancestor; accumulating
+    ``.grad`` (autograd's AccumulateGrad) is the optimizer's side of backward."""
     e = event
     while e is not None:
         if e.name.startswith(PREFIX):
@@ -98,6 +103,8 @@ def _kind_of(event, parents: Dict) -> Tuple[str, bool]:
         if e.name.startswith('Optimizer.'):
             return 'optimizer', False
         if e.name.startswith('autograd::engine::evaluate_function'):
+            if 'AccumulateGrad' in e.name:
+                return 'optimizer', True
             return parents.get(e.sequence_nr, 'other'), True
         e = e.cpu_parent
     return 'other', False
@@ -105,24 +112,26 @@ def _kind_of(event, parents: Dict) -> Tuple[str, bool]:
 
 def attribute(events, device: str = 'cpu') -> Dict[str, Dict[str, float]]:
     """Self time (s) per kind, forward and backward, of the profiled ``events``."""
-    def self_time(e):
-        if device.startswith('cuda'):
-            return e.self_device_time_total * 1e-6
-        return e.self_cpu_time_total * 1e-6
+    from torch.autograd import DeviceType
+    cuda = device.startswith('cuda')
+    # a CUDA kernel is both its own event and part of the CPU op that launched it (whose
+    # self_device_time_total includes it): count the CPU ops only
+    events = [e for e in events if e.device_type == DeviceType.CPU]
 
-    # the kind of each forward operator that recorded an autograd node
+    def self_time(e):
+        return (e.self_device_time_total if cuda else e.self_cpu_time_total) * 1e-6
+
+    # the kind of the forward operator that recorded each autograd node: of the events that
+    # carry a sequence number, the last one (in time) is the op that created the node
     forward_kind = {}
-    for e in events:
+    for e in sorted(events, key=lambda e: e.time_range.start):
         if e.sequence_nr >= 0 and not e.name.startswith('autograd::'):
             kind, backward = _kind_of(e, {})
             if not backward:
-                forward_kind.setdefault(e.sequence_nr, kind)
+                forward_kind[e.sequence_nr] = kind
     table = defaultdict(lambda: dict(forward=0., backward=0.))
     for e in events:
         kind, backward = _kind_of(e, forward_kind)
-        if 'AccumulateGrad' in e.name or (e.cpu_parent is not None and
-                                          'AccumulateGrad' in e.cpu_parent.name):
-            kind = 'optimizer'  # accumulating .grad is the optimizer's side of backward
         table[kind]['backward' if backward else 'forward'] += self_time(e)
     return dict(table)
 

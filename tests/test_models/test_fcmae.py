@@ -253,3 +253,28 @@ def test_official_minkowski_kernels_convert_to_dense(depthwise):
     out = me(ME.SparseTensor(feats, coordinates=coords))
     dense = out.dense(shape=torch.Size([2, conv.out_channels, *conv(x).shape[-2:]]))[0]
     torch.testing.assert_close(dense, conv(x), rtol=1e-4, atol=1e-4)
+
+
+def test_row_gather_and_scatter_gradients():
+    """The gather backend's row copies and their hand-written backward (float64 gradcheck)."""
+    from mmconvnextv2.models.sparse.base import _GatherRows, _ScatterRows
+    rows = torch.randn(6, 3, dtype=torch.float64, requires_grad=True)
+    tokens = torch.randn(3, 3, dtype=torch.float64, requires_grad=True)
+    index = torch.tensor([4, 0, 2])
+    assert torch.autograd.gradcheck(lambda r: _GatherRows.apply(r, index), (rows, ))
+    assert torch.autograd.gradcheck(lambda t: _ScatterRows.apply(t, index, 6), (tokens, ))
+
+
+def test_downsampling_that_is_not_blockwise_runs_densely():
+    """A downsampling conv that does not map blocks onto positions (here padded) takes the
+    dense path, and agrees with the masked-dense reference."""
+    from mmconvnextv2.models.sparse import build_sparse_backend
+    mask = random_patch_mask(2, 2, 2, 0.5, generator=torch.Generator().manual_seed(0))
+    conv = torch.nn.Conv2d(4, 6, 3, stride=2, padding=1)
+    x = torch.randn(2, 4, 16, 16)
+    outs = []
+    for name in ('gather', 'masked_dense'):
+        backend = build_sparse_backend(name, mask, 4, (64, 64), 2)
+        assert not (name == 'gather' and backend._is_blockwise(conv))
+        outs.append(backend.dense(backend.downsample(conv, backend.enter(x))))
+    torch.testing.assert_close(outs[0], outs[1], rtol=1e-5, atol=1e-6)

@@ -51,7 +51,14 @@ def parse_args(argv=None):
     p.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     p.add_argument('--no-memory', action='store_true', help='skip peak-memory measurement')
     p.add_argument('--out', default='work_dirs/benchmark.json')
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    for flag, on, suites in (('--compile', args.compile, {'backbone', 'fcmae'}),
+                             ('--with-cp', args.with_cp, {'detector', 'segmentor'}),
+                             ('--maps', args.maps, {'backbone'}),
+                             ('--backward', args.backward, {'backbone'})):
+        if on and not suites & set(args.suite):
+            p.error(f'{flag} applies to --suite {" / ".join(sorted(suites))} only')
+    return args
 
 
 def main(argv=None):

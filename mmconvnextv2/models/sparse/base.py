@@ -223,8 +223,7 @@ class GatherBackend(SparseBackend):
         return self._gather(conv(self.dense(x)))
 
     def downsample(self, conv, x):
-        if tuple(conv.kernel_size) != tuple(conv.stride) or any(conv.padding) or \
-                conv.groups != 1:
+        if not self._is_blockwise(conv):
             y = conv(self.dense(x))
             self.stage += 1
             return self._gather(y)
@@ -239,6 +238,17 @@ class GatherBackend(SparseBackend):
         weight = conv.weight.permute(0, 2, 3, 1).reshape(conv.out_channels, -1)
         out = torch.nn.functional.linear(tokens.view(blocks.shape[0], -1), weight, conv.bias)
         return out.view(N, -1, conv.out_channels)
+
+    def _is_blockwise(self, conv: nn.Module) -> bool:
+        """Whether ``conv`` is a plain k x k / k convolution that maps this stage's grid onto
+        the next one block by block (anything else runs densely)."""
+        if type(conv) is not nn.Conv2d or conv._forward_hooks or conv._forward_pre_hooks:
+            return False
+        k = conv.kernel_size[0]
+        (H, W), (H2, W2) = (v.shape[1:] for v in self.visible[self.stage:self.stage + 2])
+        return (tuple(conv.kernel_size) == tuple(conv.stride) == (k, k)
+                and tuple(conv.dilation) == (1, 1) and tuple(conv.padding) == (0, 0)
+                and conv.groups == 1 and (H, W) == (k * H2, k * W2))
 
     def _blocks(self, k: int) -> torch.Tensor:
         """For each visible position of the next stage, the token rows (of this stage's

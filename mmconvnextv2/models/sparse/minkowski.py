@@ -70,9 +70,7 @@ class MinkowskiBackend(GatherBackend):
         c = coords.long()
         flat = c[:, 0] * (H * W) + (c[:, 1] // stride) * W + c[:, 2] // stride
         to_ours = flat.argsort()
-        expected = self.index[stage] + torch.arange(len(self.index[stage]),
-                                                    device=flat.device)[:, None] * (H * W)
-        if not torch.equal(flat[to_ours], expected.flatten()):
+        if not torch.equal(flat[to_ours], self.rows[stage]):
             raise RuntimeError(f'MinkowskiEngine produced other active sites than the mask at '
                                f'stage {stage}')
         return to_ours, to_ours.argsort()
