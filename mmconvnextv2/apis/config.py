@@ -1,9 +1,11 @@
 """What tools/train.py and tools/test.py do to a config before the runner sees it."""
-import logging
 import os.path as osp
-from typing import List, Optional
+from typing import Optional
 
 from mmengine.config import Config, DictAction
+
+from ..datasets.config_swap import use_checked_data
+from ..engine.resume import keep_seed, latest_checkpoint, remove_partial_writes
 
 
 def add_runner_args(parser) -> None:
@@ -111,156 +113,6 @@ def add_reliability_hooks(cfg: Config) -> Config:
                                                              'mmengine.CheckpointHook'):
         checkpoint['type'] = 'AtomicCheckpointHook'
     return cfg
-
-
-def _datasets(node):
-    """The datasets of a dataloader's ``dataset`` config, through wrappers (Repeat, Concat,
-    ClassBalanced)."""
-    if not isinstance(node, dict):
-        return
-    if 'pipeline' in node or 'ann_file' in node:
-        yield node
-    inner = node.get('dataset')
-    if inner is not None:
-        yield from _datasets(inner)
-    for inner in node.get('datasets') or []:
-        yield from _datasets(inner)
-
-
-def _steps(pipeline):
-    """The transforms of a pipeline, including those nested in TestTimeAug and the like."""
-    for step in pipeline:
-        if isinstance(step, (list, tuple)):
-            yield from _steps(step)
-        elif isinstance(step, dict):
-            yield step
-            yield from _steps(step.get('transforms') or [])
-
-
-def _base_type(t) -> str:
-    """A registry type name without its scope (``'mmdet.CocoDataset'`` -> ``'CocoDataset'``);
-    '' for a class given directly."""
-    return t.split('.')[-1] if isinstance(t, str) else ''
-
-
-def use_checked_data(cfg: Config, skip_bad_samples: bool = False) -> Config:
-    """Swap the data loading of every dataloader for the checked versions of this project.
-
-    ``LoadImageFromFile`` becomes ``CheckedLoadImageFromFile``, mmdet's ``CocoDataset``
-    becomes ``CheckedCocoDataset`` and mmseg's ``LoadAnnotations`` becomes
-    ``CheckedLoadSegAnnotations`` (with the decode head's ``num_classes``): the same data
-    on good files, an error naming the file and the problem on bad ones. With
-    ``skip_bad_samples`` the training loader logs and skips bad images, labels and
-    annotations instead of stopping. A config with ``data_checks = False`` is left alone.
-    """
-    import importlib
-    if cfg.get('data_checks', True) is False:
-        return cfg
-    scope = cfg.get('default_scope')
-    modules = ['mmconvnextv2.datasets.loading']
-    num_classes, ignore_index = None, 255
-    model = cfg.get('model') or {}
-    while 'decode_head' not in model and isinstance(model.get('module'), dict):
-        model = model['module']  # a test-time augmentation wrapper
-    head = model.get('decode_head')
-    head = head[-1] if isinstance(head, (list, tuple)) else head
-    if head:
-        num_classes, ignore_index = head.get('num_classes'), head.get('ignore_index', 255)
-    for split in ('train', 'val', 'test'):
-        loader = cfg.get(f'{split}_dataloader')
-        if not loader:
-            continue
-        on_error = 'skip' if skip_bad_samples and split == 'train' else 'raise'
-        for dataset in _datasets(loader.get('dataset')):
-            if scope == 'mmdet' and _base_type(dataset.get('type', '')) in (
-                    'CocoDataset', 'CheckedCocoDataset'):
-                dataset.update(type='CheckedCocoDataset', on_error=on_error)
-                modules.append('mmconvnextv2.datasets.coco')
-            for step in _steps(dataset.get('pipeline') or []):
-                kind = _base_type(step.get('type', ''))
-                if kind in ('LoadImageFromFile', 'CheckedLoadImageFromFile'):
-                    skip = on_error == 'skip' or step.pop('ignore_empty', False)
-                    step.update(type='CheckedLoadImageFromFile',
-                                on_error='skip' if skip else 'raise')
-                elif scope == 'mmseg' and kind in ('LoadAnnotations',
-                                                   'CheckedLoadSegAnnotations'):
-                    step.update(type='CheckedLoadSegAnnotations', on_error=on_error,
-                                num_classes=num_classes, ignore_index=ignore_index)
-                    modules.append('mmconvnextv2.datasets.seg')
-    modules = list(dict.fromkeys(modules))
-    for module in modules:
-        importlib.import_module(module)
-    imports = cfg.get('custom_imports') or dict(imports=[], allow_failed_imports=False)
-    imports['imports'] = list(dict.fromkeys(list(imports.get('imports', [])) + modules))
-    cfg.custom_imports = imports
-    return cfg
-
-
-def latest_checkpoint(work_dir: str) -> Optional[str]:
-    """The checkpoint a ``--resume`` without a path continues from.
-
-    ``last_checkpoint`` names it; when that file is missing, empty or names a checkpoint that
-    is gone, the newest ``*.pth`` in ``work_dir`` is taken (checkpoints are written
-    atomically, so every ``*.pth`` there is complete). None when there is none.
-    """
-    import glob
-    import os
-
-    from mmengine.logging import print_log
-    from mmengine.runner import find_latest_checkpoint
-
-    if not osp.isdir(work_dir):
-        return None
-    named = find_latest_checkpoint(work_dir) if osp.isfile(
-        osp.join(work_dir, 'last_checkpoint')) else None
-    if named:  # as written, or in this work dir if the folder was moved
-        for candidate in (named, osp.join(work_dir, osp.basename(named))):
-            if osp.isfile(candidate):
-                return candidate
-    found = glob.glob(osp.join(work_dir, '*.pth'))  # temporary files end in .tmp-PID
-    if not found:
-        return None
-    newest = max(found, key=os.path.getmtime)
-    print_log(f'last_checkpoint in {work_dir} is missing, empty or names a file that is not '
-              f'there ({named!r}); resuming from the newest checkpoint, {newest}',
-              logger='current', level=logging.WARNING)
-    return newest
-
-
-def keep_seed(cfg: Config, checkpoint: str) -> Config:
-    """Give a resumed run the seed of the run it continues, when the config sets none (and
-    refuse, naming it, a checkpoint that cannot be read safely).
-
-    mmengine restores the seed from the checkpoint only after it has built the data loaders,
-    whose samplers have by then drawn their shuffling seed from a new random seed: the
-    resumed run would see the data in another order.
-    """
-    from ..checkpoint.io import load_checkpoint_file
-
-    # read (memory-mapped) in any case: a truncated or unsafe file is named here
-    meta = load_checkpoint_file(checkpoint, mmap=True).get('meta') or {}
-    seed = meta.get('seed')
-    if seed is not None and (cfg.get('randomness') or {}).get('seed') is None:
-        cfg.randomness = dict(cfg.get('randomness') or {}, seed=seed)
-    return cfg
-
-
-def remove_partial_writes(work_dir: str) -> List[str]:
-    """Delete the temporary files of checkpoint writes that were killed (rank 0 only)."""
-    import glob
-    import os
-
-    from mmengine.logging import print_log
-
-    from ..utils.atomic_io import TMP_MARK
-    if int(os.environ.get('RANK', 0)) != 0:
-        return []
-    removed = glob.glob(osp.join(work_dir, f'*{TMP_MARK}*'))
-    for path in removed:
-        os.remove(path)
-        print_log(f'removed {path}, left by a checkpoint write that was interrupted',
-                  logger='current')
-    return removed
 
 
 def rebase_data_root(cfg: Config, old: str, new: str) -> Config:

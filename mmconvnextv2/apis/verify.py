@@ -36,7 +36,7 @@ def _first(batch):
 def verify_dataset(cfg: Config, split: str = 'train', num_workers: int = 0) -> List[str]:
     """Every problem of ``cfg``'s ``split`` dataset: its annotation file (each bad annotation)
     and every sample's image and labels, decoded by the checked loaders of
-    :func:`~mmconvnextv2.apis.config.use_checked_data`. Nothing is skipped or fixed.
+    :func:`~mmconvnextv2.datasets.use_checked_data`. Nothing is skipped or fixed.
 
     Args:
         cfg (Config): A config as returned by :func:`~mmconvnextv2.apis.load_config`.
@@ -49,16 +49,17 @@ def verify_dataset(cfg: Config, split: str = 'train', num_workers: int = 0) -> L
     from mmengine.registry import DefaultScope, init_default_scope
     from torch.utils.data import DataLoader
 
-    from .config import _base_type, _datasets, _steps
+    from ..datasets import base_type, iter_datasets, iter_transforms
     loader = cfg.get(f'{split}_dataloader')
     if not loader:
         raise KeyError(f'the config has no {split}_dataloader')
     dataset_cfg = copy.deepcopy(loader['dataset'])
-    for node in _datasets(dataset_cfg):
+    for node in iter_datasets(dataset_cfg):
         node['pipeline'] = [
-            step if _base_type(step.get('type')) == 'LoadAnnotations'
-            else dict(step, on_error='raise') for step in _steps(node.get('pipeline') or [])
-            if _base_type(step.get('type')) in LOADERS]
+            step if base_type(step.get('type')) == 'LoadAnnotations'
+            else dict(step, on_error='raise')
+            for step in iter_transforms(node.get('pipeline') or [])
+            if base_type(step.get('type')) in LOADERS]
         if node.get('type') == 'CheckedCocoDataset':
             node['on_error'] = 'skip'  # the dataset keeps them in bad_annotations
     init_default_scope(cfg.get('default_scope', 'mmengine'))

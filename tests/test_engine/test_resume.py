@@ -9,7 +9,7 @@ from mmengine.model import BaseModel
 from mmengine.runner import Runner
 from torch.utils.data import Dataset
 
-from mmconvnextv2.apis.config import latest_checkpoint
+from mmconvnextv2.engine import latest_checkpoint
 from mmconvnextv2.utils import register_safe_globals
 
 
