@@ -1,4 +1,37 @@
+import os.path as osp
+import shutil
+
 from setuptools import find_packages, setup
+from setuptools.command.build_py import build_py
+
+# What an installed package carries besides its code, in `mmconvnextv2/.mim/` as OpenMMLab
+# packages do: mmengine resolves `_base_ = 'mmconvnextv2::...'` there, mmpretrain's model hub
+# and `mim` read model-index.yml there (mmconvnextv2/apis/model_zoo.py).
+MIM_FILES = ('configs', 'tools', 'model-index.yml')
+
+
+class BuildPy(build_py):
+    """``build_py`` that also copies :data:`MIM_FILES` into the built package's ``.mim``.
+
+    Only the build directory is written, never the source tree. An editable install builds
+    nothing here: the package then reads configs/, tools/ and model-index.yml from the checkout.
+    """
+
+    def run(self):
+        super().run()
+        if self.editable_mode:
+            return
+        mim_dir = osp.join(self.build_lib, 'mmconvnextv2', '.mim')
+        if osp.isdir(mim_dir):  # a reused build directory keeps no deleted config
+            shutil.rmtree(mim_dir)
+        for name in MIM_FILES:
+            target = osp.join(mim_dir, name)
+            if osp.isdir(name):
+                shutil.copytree(name, target,
+                                ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))
+            else:
+                self.mkpath(mim_dir)
+                self.copy_file(name, target)
 
 
 def readme():
@@ -25,8 +58,10 @@ setup(
     long_description=readme(),
     long_description_content_type='text/markdown',
     packages=find_packages(include=['mmconvnextv2', 'mmconvnextv2.*']),
+    cmdclass={'build_py': BuildPy},
     python_requires='>=3.8',
     # torch, torchvision and mmcv (with compiled ops) come first, from `make install`
     install_requires=requirements(),
     license='Apache License 2.0',
+    zip_safe=False,
 )
