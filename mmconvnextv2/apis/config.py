@@ -32,8 +32,10 @@ def apply_pretrained(cfg: Config) -> Config:
     """Point the backbone at ``cfg.pretrained`` when it is set.
 
     Every config of this project has a top-level ``pretrained = None``; a user sets it with
-    ``--cfg-options pretrained=PATH`` (a backbone checkpoint with ``backbone.`` keys, as
-    written by ``tools/model_converters/fcmae_to_backbone.py`` or ``convnextv2_to_mm.py``).
+    ``--cfg-options pretrained=PATH``: a ``.pth``/``.pt`` or ``.safetensors`` checkpoint of
+    ours (``backbone.`` keys, or a backbone state dict), or an official, timm, Hugging Face or
+    mmpretrain ConvNeXt V2 one, which the backbone recognizes by its keys and converts when
+    it initializes its weights (:func:`mmconvnextv2.checkpoint.io.load_pretrained`).
     """
     pretrained = cfg.get('pretrained')
     if pretrained:

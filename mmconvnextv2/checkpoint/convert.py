@@ -6,7 +6,8 @@ Our layout is mmpretrain's ``ImageClassifier`` with our ``ConvNeXtV2`` backbone:
 Encoder-only sources (FCMAE pretraining) give ``backbone.*`` keys only.
 
 Each function takes a state dict of tensors and returns a new one; none reads files or runs
-anything stored in a checkpoint.
+anything stored in a checkpoint. :func:`detect_source` names the format of a state dict from its
+keys, so that a checkpoint of any of them can be given as it is (``pretrained=PATH``).
 """
 import math
 import re
@@ -17,7 +18,15 @@ import torch
 
 StateDict = Dict[str, torch.Tensor]
 
-SOURCES = ('official', 'timm', 'mmpretrain')
+SOURCES = ('official', 'timm', 'hf', 'mmpretrain')
+# the formats :func:`detect_source` tells apart, as a log line names them
+SOURCE_NAMES = dict(
+    official='official ConvNeXt V2 (facebookresearch/ConvNeXt-V2)',
+    timm='timm ConvNeXt V2',
+    hf='Hugging Face transformers ConvNextV2',
+    mmpretrain='mmpretrain ConvNeXt (use_grn=True)',
+    ours='mmconvnextv2',
+)
 
 
 def unwrap(checkpoint: Mapping) -> StateDict:
@@ -56,6 +65,7 @@ def convert_official(state_dict: Mapping) -> StateDict:
     """
     out = OrderedDict()
     for k, v in unwrap(state_dict).items():
+        _refuse_layer_scale(k, r'stages\.\d+\.\d+\.gamma$', ' (a ConvNeXt V1 checkpoint?)')
         if k.startswith('encoder.'):
             k = k[len('encoder.'):]
         elif k.startswith(('proj.', 'decoder.', 'pred.', 'mask_token')):
@@ -94,6 +104,7 @@ def convert_timm(state_dict: Mapping) -> StateDict:
     """timm ``convnextv2_*`` → ours."""
     out = OrderedDict()
     for k, v in unwrap(state_dict).items():
+        _refuse_layer_scale(k, r'stages\.\d+\.blocks\.\d+\.gamma$', ' (a ConvNeXt V1 checkpoint?)')
         k = k.replace('stem.', 'downsample_layers.0.')
         k = re.sub(r'stages\.(\d+)\.downsample\.', r'downsample_layers.\1.', k)
         k = re.sub(r'stages\.(\d+)\.blocks\.(\d+)\.', r'stages.\1.\2.', k)
@@ -113,17 +124,81 @@ def convert_timm(state_dict: Mapping) -> StateDict:
     return out
 
 
+_HF_KEYS = (  # transformers ConvNextV2 → ours, after the ``convnextv2.`` prefix
+    (r'embeddings\.patch_embeddings\.', 'backbone.downsample_layers.0.0.'),
+    (r'embeddings\.layernorm\.', 'backbone.downsample_layers.0.1.'),
+    (r'encoder\.stages\.(\d+)\.downsampling_layer\.([01])\.', r'backbone.downsample_layers.\1.\2.'),
+    (r'encoder\.stages\.(\d+)\.layers\.(\d+)\.layernorm\.', r'backbone.stages.\1.\2.norm.'),
+    (r'encoder\.stages\.(\d+)\.layers\.(\d+)\.grn\.weight$', r'backbone.stages.\1.\2.grn.gamma'),
+    (r'encoder\.stages\.(\d+)\.layers\.(\d+)\.grn\.bias$', r'backbone.stages.\1.\2.grn.beta'),
+    (r'encoder\.stages\.(\d+)\.layers\.(\d+)\.(dwconv|pwconv1|pwconv2)\.',
+     r'backbone.stages.\1.\2.\3.'),
+    (r'layernorm\.', 'backbone.norm3.'),
+    (r'classifier\.', 'head.fc.'),
+)
+
+
+def convert_hf(state_dict: Mapping) -> StateDict:
+    """Hugging Face transformers ``ConvNextV2*`` → ours.
+
+    ``ConvNextV2ForImageClassification`` (``convnextv2.`` prefix, ``classifier``) and
+    ``ConvNextV2Model`` (no prefix) checkpoints, as the ``facebook/convnextv2-*`` models; the
+    per-stage output norms of ``ConvNextV2Backbone`` (``hidden_states_norms.stage{k}``) become
+    ``backbone.norm{k-1}``. GRN ``weight``/``bias`` ``(1, 1, 1, C)`` become ``gamma``/``beta``
+    ``(C,)``.
+
+    Note that transformers builds the final LayerNorm with ``config.layer_norm_eps`` (1e-12 by
+    default) where ours, as the official model, uses 1e-6.
+    """
+    out = OrderedDict()
+    for key, v in unwrap(state_dict).items():
+        k = key[len('convnextv2.'):] if key.startswith('convnextv2.') else key
+        m = re.match(r'hidden_states_norms\.stage(\d+)\.(weight|bias)$', k)
+        if m:
+            out[f'backbone.norm{int(m.group(1)) - 1}.{m.group(2)}'] = v
+            continue
+        for pattern, repl in _HF_KEYS:
+            if re.match(pattern, k):
+                k = re.sub('^' + pattern, repl, k)
+                break
+        else:
+            raise ValueError(f'{key}: not a weight of a transformers ConvNextV2 model')
+        out[k] = v.reshape(-1) if '.grn.' in k else v
+    return out
+
+
 def convert_mmpretrain(state_dict: Mapping) -> StateDict:
-    """mmpretrain ``ConvNeXt(use_grn=True, layer_scale_init_value=0)`` → ours."""
+    """mmpretrain ``ConvNeXt(use_grn=True, layer_scale_init_value=0)`` → ours.
+
+    An ``ImageClassifier`` checkpoint keeps its keys; a backbone state dict (no ``backbone.``
+    prefix) gets the prefix.
+    """
     out = OrderedDict()
     for k, v in unwrap(state_dict).items():
+        _refuse_layer_scale(k, r'stages\.\d+\.\d+\.gamma$', ' (build the mmpretrain model '
+                            'with layer_scale_init_value=0)')
         k = k.replace('.depthwise_conv.', '.dwconv.')
         k = k.replace('.pointwise_conv1.', '.pwconv1.').replace('.pointwise_conv2.', '.pwconv2.')
-        if re.search(r'stages\.\d+\.\d+\.gamma$', k):
-            raise ValueError(f'{k}: layer scale is not part of ConvNeXt V2 (build the '
-                             f'mmpretrain model with layer_scale_init_value=0)')
         out[k] = v
-    return out
+    return _with_backbone_prefix(out)
+
+
+def convert_ours(state_dict: Mapping) -> StateDict:
+    """Ours → ours: a backbone state dict (no ``backbone.`` prefix) gets the prefix."""
+    return _with_backbone_prefix(unwrap(state_dict))
+
+
+def _with_backbone_prefix(state_dict: StateDict) -> StateDict:
+    """``state_dict`` as it is when it is a whole model's, else with ``backbone.`` keys."""
+    if any(k.startswith(('backbone.', 'head.')) for k in state_dict):
+        return OrderedDict(state_dict)
+    return OrderedDict(('backbone.' + k, v) for k, v in state_dict.items())
+
+
+def _refuse_layer_scale(key: str, pattern: str, hint: str) -> None:
+    """ConvNeXt (V1) blocks have a layer scale ``gamma``; V2 blocks have GRN instead."""
+    if re.search(pattern, key):
+        raise ValueError(f'{key}: layer scale is not part of ConvNeXt V2{hint}')
 
 
 def fcmae_to_backbone(state_dict: Mapping) -> StateDict:
@@ -141,14 +216,54 @@ def fcmae_to_backbone(state_dict: Mapping) -> StateDict:
     return out
 
 
-CONVERTERS = dict(official=convert_official, timm=convert_timm, mmpretrain=convert_mmpretrain)
+CONVERTERS = dict(official=convert_official, timm=convert_timm, hf=convert_hf,
+                  mmpretrain=convert_mmpretrain, ours=convert_ours)
 
 
 def convert(state_dict: Mapping, src: str) -> StateDict:
-    """Convert ``state_dict`` from ``src`` (one of :data:`SOURCES`) to our layout."""
+    """Convert ``state_dict`` from ``src`` (one of :data:`SOURCES`, ``'ours'``, or ``'auto'``
+    for :func:`detect_source`) to our layout."""
+    if src == 'auto':
+        src = detect_source(state_dict)
     if src not in CONVERTERS:
-        raise ValueError(f'unknown checkpoint source {src!r}; choose from {SOURCES}')
+        raise ValueError(f'unknown checkpoint source {src!r}; choose from '
+                         f'{("auto", ) + tuple(CONVERTERS)}')
     return CONVERTERS[src](state_dict)
+
+
+def detect_source(state_dict: Mapping) -> str:
+    """The format of a ConvNeXt V2 ``state_dict``, from its keys: one of :data:`SOURCES` or
+    ``'ours'``.
+
+    ``official`` covers the fine-tuned classifiers (``*_ema.pt``, ``*_224.pt``, ImageNet-22K
+    ones) and the FCMAE checkpoints (``encoder.`` prefix, MinkowskiEngine kernels). A bare
+    backbone state dict of ours has the official keys; it differs in its GRN parameters,
+    ``(C,)`` here and ``(1, 1, 1, C)`` there, in its final norm (``norm3``, not ``norm``) and
+    in having no MinkowskiEngine ``kernel``.
+    Raises a ``ValueError`` naming the first keys when no format fits.
+    """
+    sd = unwrap(state_dict)
+    keys = list(sd)
+
+    def has(pattern):
+        return any(re.search(pattern, k) for k in keys)
+
+    if has(r'(^|\.)(embeddings\.patch_embeddings|encoder\.stages\.\d+\.layers\.\d+)\.'):
+        return 'hf'
+    if has(r'^(stem\.0|stages\.\d+\.blocks\.\d+\.conv_dw)\.weight$'):
+        return 'timm'
+    if has(r'(^|\.)stages\.\d+\.\d+\.depthwise_conv\.weight$'):
+        return 'mmpretrain'
+    if has(r'^encoder\.stages\.\d+\.\d+\.dwconv\.(kernel|weight)$'):
+        return 'official'
+    if has(r'^backbone\.stages\.\d+\.\d+\.dwconv\.weight$'):
+        return 'ours'
+    if has(r'^stages\.\d+\.\d+\.dwconv\.(weight|kernel)$'):
+        official = has(r'^(norm|head)\.weight$|\.kernel$') or any(
+            v.ndim > 1 for k, v in sd.items() if re.search(r'\.grn\.(gamma|beta)$', k))
+        return 'official' if official else 'ours'
+    raise ValueError(f'not a ConvNeXt V2 checkpoint in a known layout ({", ".join(SOURCES)} '
+                     f'or ours); its first keys are {keys[:8]}')
 
 
 def infer_arch(state_dict: Mapping, prefix: str = 'backbone.') -> Dict[str, list]:

@@ -81,3 +81,26 @@ def test_code_carrying_pickle_is_refused_and_not_run(tmp_path):
     assert result.returncode != 0
     assert 'refused to load' in result.stderr and 'Unsupported global' in result.stderr
     assert not marker.exists() and not (tmp_path / 'out.pth').exists()
+
+
+def test_auto_recognizes_a_safetensors_checkpoint(tmp_path):
+    from safetensors.torch import save_file
+    ref = randomize_(timm.create_model('convnextv2_atto', num_classes=1000), std=0.05).eval()
+    save_file(ref.state_dict(), tmp_path / 'model.safetensors')
+    out = tmp_path / 'atto.pth'
+    result = run_tool(tmp_path / 'model.safetensors', out)  # --src auto is the default
+    assert result.returncode == 0, result.stderr
+    assert 'timm ConvNeXt V2 format, arch atto, classifier, 1000 classes' in result.stdout
+    assert torch.load(out)['meta']['source'] == 'timm'
+    model = get_model(CONFIG, pretrained=str(out)).eval()
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x, mode='tensor'), ref(x), rtol=0, atol=1e-4)
+
+
+def test_auto_names_an_unrecognized_file(tmp_path):
+    torch.save({'fc.weight': torch.zeros(2, 2)}, tmp_path / 'other.pth')
+    result = run_tool('--src', 'auto', tmp_path / 'other.pth', tmp_path / 'out.pth')
+    assert result.returncode != 0
+    assert 'other.pth: not a ConvNeXt V2 checkpoint in a known layout' in result.stderr
+    assert "['fc.weight']" in result.stderr and not (tmp_path / 'out.pth').exists()

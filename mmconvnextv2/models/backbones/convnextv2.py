@@ -10,10 +10,12 @@ from typing import Dict, Optional, Sequence, Union
 import torch
 import torch.utils.checkpoint as cp
 from mmcv.cnn.bricks import DropPath
+from mmengine.model import initialize
 from mmpretrain.models.backbones.base_backbone import BaseBackbone
 from mmpretrain.registry import MODELS
 from torch import nn
 
+from ...checkpoint.io import load_pretrained
 from ..layers import build_mlp_norm
 from ..sparse import DenseExecution, SparseBackend, build_sparse_backend
 
@@ -77,8 +79,9 @@ class ConvNeXtV2(BaseBackbone):
     <https://arxiv.org/abs/2301.00808>`_. Stem 4x4/4 conv + LayerNorm, downsampling LayerNorm +
     2x2/2 conv, blocks with GRN and no layer scale. Weights follow the official layout
     (``downsample_layers``, ``stages``, ``dwconv``, ``pwconv1``, ``grn.gamma``...), so official,
-    timm and mmpretrain checkpoints convert with renames only
-    (:mod:`mmconvnextv2.checkpoint`).
+    timm, Hugging Face and mmpretrain checkpoints convert with renames only
+    (:mod:`mmconvnextv2.checkpoint`); ``init_cfg=dict(type='Pretrained', checkpoint=PATH)``
+    takes any of them as it is (:meth:`init_weights`).
 
     Args:
         arch (str | dict): One of :attr:`arch_settings` or a dict with ``depths`` and
@@ -253,6 +256,26 @@ class ConvNeXtV2(BaseBackbone):
             return norm(x.mean((-2, -1)))
         # through the backend, so that LayerNorm's bias stays off masked positions
         return backend.dense(backend.pointwise(lambda t, _: norm(t), x))
+
+    def init_weights(self):
+        """Initialize the weights, and load them when ``init_cfg`` has a ``Pretrained`` entry.
+
+        The checkpoint may be official, timm, Hugging Face, mmpretrain or ours, ``.pth`` or
+        ``.safetensors``: it is recognized by its keys and converted in memory
+        (:func:`~mmconvnextv2.checkpoint.io.load_pretrained`), where mmengine's ``Pretrained``
+        init would read our own layout only. The other entries of ``init_cfg`` are applied
+        first, as mmengine orders them; weights the checkpoint lacks keep their values.
+        """
+        init_cfgs = self.init_cfg if isinstance(self.init_cfg, list) else [self.init_cfg]
+        pretrained = [cfg for cfg in init_cfgs if isinstance(cfg, dict) and
+                      cfg.get('type') == 'Pretrained']
+        if not pretrained or self.is_init:
+            super().init_weights()
+            return
+        initialize(self, [cfg for cfg in init_cfgs if cfg not in pretrained])
+        for cfg in pretrained:
+            load_pretrained(self, cfg['checkpoint'], prefix=cfg.get('prefix'))
+        self.is_init = True
 
     def _freeze_stages(self):
         for i in range(self.frozen_stages):
