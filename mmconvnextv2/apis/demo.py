@@ -35,7 +35,9 @@ import time
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from .model_zoo import mim_dir
+
+ROOT = mim_dir()  # holds configs/ and tools/: the checkout, or the installed package's .mim
 
 # Iterations of each stage at scale 1, sized so that `make demo` takes at most 15 minutes on
 # 2 CPU cores (README): FCMAE pretraining with GRN and without (0: not run; the report's

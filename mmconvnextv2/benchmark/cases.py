@@ -1,6 +1,5 @@
 """The contenders of ``tools/analysis/benchmark.py``: each a (group, name, step) case."""
 import copy
-import os.path as osp
 from contextlib import nullcontext
 from typing import Callable, Dict, Sequence, Tuple
 
@@ -168,7 +167,6 @@ def backbone_cases(arch: str = 'tiny', size: int = 224, batch: int = 8, device: 
     return cases
 
 
-CONFIGS = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs')
 DOWNSTREAM = dict(
     detector=('mmdet', 'mask_rcnn/mask-rcnn_convnextv2-{arch}_fpn_1x_coco.py', 'Mask R-CNN'),
     segmentor=('mmseg', 'upernet/upernet_convnextv2-{arch}_8xb2-160k_ade20k-512x512.py',
@@ -212,7 +210,8 @@ def downstream_cases(task: str, arch: str = 'tiny', size: int = 224, batch: int 
     from mmengine.config import Config
     from mmengine.logging import MMLogger
     scope, path, title = DOWNSTREAM[task]
-    cfg = Config.fromfile(osp.join(CONFIGS, path.format(arch=arch)))
+    from ..apis.model_zoo import get_config_path
+    cfg = Config.fromfile(get_config_path(path.format(arch=arch)))
     ours_cfg = copy.deepcopy(cfg.model)
     if task == 'segmentor':
         ours_cfg.data_preprocessor.size = (size, size)
@@ -250,7 +249,51 @@ def downstream_cases(task: str, arch: str = 'tiny', size: int = 224, batch: int 
 
         step.model = model
         cases[name] = (group, name, step)
+        if name != 'mmconvnextv2 with_cp':
+            cases[name + ' backbone'] = (f'{title} {size}px in-model backbone fwd+bwd', name,
+                                         _backbone_step(model, data['inputs'], device, dtype,
+                                                        seed))
     return cases
+
+
+def _backbone_step(model, inputs: torch.Tensor, device: str, dtype: str,
+                   seed: int) -> Callable[[], None]:
+    """The forward and backward of ``model.backbone`` alone on the step's inputs, with fixed
+    random gradients on its maps: the backbone's share of :func:`downstream_cases`' step."""
+    backbone = model.backbone
+    with torch.no_grad(), autocast(device, dtype):
+        shapes = [o.shape for o in backbone(inputs)]
+    g = torch.Generator().manual_seed(seed)
+    grads = [torch.randn(s, generator=g).to(device) for s in shapes]
+
+    def step():
+        backbone.zero_grad(set_to_none=True)
+        with autocast(device, dtype):
+            outs = backbone(inputs)
+        torch.autograd.backward([o.float() for o in outs], grads)
+
+    return step
+
+
+def backbone_shares(results) -> Dict[str, Dict[str, float]]:
+    """Per train-step group of :func:`downstream_cases`: the reference backbone's share of the
+    reference step, and the step ratio our backbone alone would give (the reference step with
+    its backbone's time replaced by ours), to set beside the measured ratio."""
+    by_key = {(r.group, r.name): r.median_s for r in results}
+    out = {}
+    for (group, name), t_ref in by_key.items():
+        if name != 'mmpretrain' or not group.endswith('train step'):
+            continue
+        bb_group = group.replace('train step', 'in-model backbone fwd+bwd')
+        b_ref = by_key.get((bb_group, 'mmpretrain'))
+        b_ours = by_key.get((bb_group, 'mmconvnextv2'))
+        t_ours = by_key.get((group, 'mmconvnextv2'))
+        if None in (b_ref, b_ours, t_ours):
+            continue
+        out[group] = dict(backbone_share=b_ref / t_ref, backbone_ratio=b_ours / b_ref,
+                          expected_step_ratio=(t_ref - b_ref + b_ours) / t_ref,
+                          measured_step_ratio=t_ours / t_ref)
+    return out
 
 
 def _build_downstream(task, scope, cfg, ours_cfg, ref_cfg, batch, size, with_cp, seed):

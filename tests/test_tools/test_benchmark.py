@@ -14,9 +14,10 @@ from mmconvnextv2.models.sparse import GatherBackend, MaskedDenseBackend
 @pytest.mark.parametrize('task', ['detector', 'segmentor'])
 def test_downstream_contenders_share_weights_and_train(task):
     cases = downstream_cases(task, arch='atto', size=64, batch=2, with_cp=True)
-    assert set(cases) == {'mmconvnextv2', 'mmconvnextv2 with_cp', 'mmpretrain'}
+    assert set(cases) == {'mmconvnextv2', 'mmconvnextv2 with_cp', 'mmpretrain',
+                          'mmconvnextv2 backbone', 'mmpretrain backbone'}
     # all start from mmpretrain's weights
-    models = {name: step.model for name, (_, _, step) in cases.items()}
+    models = {name: step.model for name, (_, _, step) in cases.items() if hasattr(step, 'model')}
     ours, ref = models['mmconvnextv2'], models['mmpretrain']
     assert type(ours.backbone).__name__ == 'ConvNeXtV2'
     assert not ours.backbone.stages[0][0].with_cp
@@ -26,10 +27,26 @@ def test_downstream_contenders_share_weights_and_train(task):
     torch.testing.assert_close(ours.state_dict()[head], ref.state_dict()[head])
     torch.testing.assert_close(ours.backbone.stages[0][0].dwconv.weight,
                                ref.backbone.stages[0][0].depthwise_conv.weight)
+    # the in-model backbone steps give the backbones' weights a gradient and leave the rest
+    cases['mmconvnextv2 backbone'][2]()
+    assert ours.backbone.stages[0][0].pwconv1.weight.grad is not None
+    assert all(p.grad is None for n, p in ours.named_parameters() if not n.startswith('backbone'))
     before = ours.backbone.stages[0][0].pwconv1.weight.detach().clone()
     for _, _, step in cases.values():
         step()
     assert not torch.equal(before, ours.backbone.stages[0][0].pwconv1.weight)
+
+
+def test_backbone_shares_replace_the_backbones_time():
+    from mmconvnextv2.benchmark import Result, backbone_shares
+    step, bb = 'UperNet 64px train step', 'UperNet 64px in-model backbone fwd+bwd'
+    results = [Result('mmpretrain', step, 10., [10.]), Result('mmconvnextv2', step, 9.5, [9.5]),
+               Result('mmpretrain', bb, 4., [4.]), Result('mmconvnextv2', bb, 3., [3.])]
+    share = backbone_shares(results)[step]
+    assert share['backbone_share'] == pytest.approx(0.4)
+    assert share['backbone_ratio'] == pytest.approx(0.75)
+    assert share['expected_step_ratio'] == pytest.approx(0.9)
+    assert share['measured_step_ratio'] == pytest.approx(0.95)
 
 
 @pytest.mark.parametrize('backend', ['gather', 'masked_dense'])

@@ -18,6 +18,7 @@ import mmconvnextv2  # noqa: F401
 from mmconvnextv2.benchmark import (
     SUITES,
     Result,
+    backbone_shares,
     dump_json,
     interleave,
     markdown_table,
@@ -88,10 +89,10 @@ def main(argv=None):
                                       times_s=times[key], batch=args.batch, peak_mb=peak))
 
     def baseline(r):
+        if 'train step' in r.group or 'in-model backbone' in r.group:  # detector, segmentor
+            return 'mmpretrain'
         if 'backbone' in r.group:
             return 'timm'
-        if 'train step' in r.group:  # detector, segmentor
-            return 'mmpretrain'
         if 'by decoder' in r.group:
             return 'unet'
         return 'masked_dense'
@@ -103,6 +104,13 @@ def main(argv=None):
           f'segmentor)')
     print(markdown_table(results, baseline))
     summary = summarize(results)
+    shares = backbone_shares(results)
+    for group, share in shares.items():
+        print(f'{group}: mmpretrain backbone {share["backbone_share"]:.0%} of the step; '
+              f'our backbone {share["backbone_ratio"]:.2f} of its time, so the step is expected '
+              f'at {share["expected_step_ratio"]:.2f}, measured {share["measured_step_ratio"]:.2f}')
+    if shares:
+        summary['backbone_shares'] = shares
     summary['args'] = vars(args)
     dump_json(summary, args.out)
     print(f'JSON: {args.out}')
