@@ -99,3 +99,19 @@ def test_mmconvnextv2_scope_is_mmpretrains():
     assert type(model).__name__ == 'ConvNeXtV2'
     pack = TRANSFORMS.build(dict(type='PackInputs', _scope_='mmconvnextv2'))
     assert type(pack).__module__.startswith('mmpretrain.')
+
+
+def test_load_config_drops_the_inherited_scope_of_collate_fns(tmp_path):
+    """A ``collate_fn`` inherited through ``mmconvnextv2::`` carries ``_scope_``, which
+    mmengine's runner would pass to ``default_collate``; load_config drops it, and only it."""
+    from mmengine.runner import Runner
+
+    from mmconvnextv2.apis import load_config
+    path = tmp_path / 'user.py'
+    path.write_text("train_dataloader = dict(batch_size=2, dataset=[0, 1], sampler=dict("
+                    "type='DefaultSampler', shuffle=False), collate_fn=dict("
+                    "type='default_collate', _scope_='mmconvnextv2'))\n")
+    cfg = load_config(str(path), work_dir=str(tmp_path / 'work'))
+    assert cfg.train_dataloader.collate_fn == dict(type='default_collate')
+    loader = Runner.build_dataloader(cfg.train_dataloader)
+    assert next(iter(loader)).tolist() == [0, 1]

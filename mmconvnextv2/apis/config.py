@@ -200,7 +200,23 @@ def load_config(path: str,
         cfg.auto_scale_lr.enable = True
     add_reliability_hooks(cfg)
     use_checked_data(cfg, skip_bad_samples or bool(cfg.get('skip_bad_samples')))
+    unscope_collate_fns(cfg)
     return apply_pretrained(cfg)
+
+
+def unscope_collate_fns(cfg: Config) -> Config:
+    """Drop the ``_scope_`` key from each dataloader's ``collate_fn``.
+
+    mmengine gives every setting a config inherits by package scope (``_base_ =
+    'mmconvnextv2::...'``) a ``_scope_`` key, and its runner passes a ``collate_fn`` dict's keys
+    other than ``type`` to the function as keyword arguments: ``default_collate`` then fails
+    with an unexpected ``_scope_``.
+    """
+    for split in ('train', 'val', 'test'):
+        loader = cfg.get(f'{split}_dataloader')
+        if isinstance(loader, dict) and isinstance(loader.get('collate_fn'), dict):
+            loader['collate_fn'].pop('_scope_', None)
+    return cfg
 
 
 def enable_show_dir(cfg: Config, show_dir: str) -> Config:
