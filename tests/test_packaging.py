@@ -19,6 +19,10 @@ USER_CONFIGS = {
                       'train_dataloader = dict(batch_size=8)'),
     'user_mask_rcnn.py': ('mask_rcnn/mask-rcnn_convnextv2-atto_fpn_1x_coco.py',
                           'model = dict(roi_head=dict(bbox_head=dict(num_classes=3)))'),
+    # its own pipeline lists and a TTA model written in our configs, built in our scope
+    'user_lsj.py': ('mask_rcnn/mask-rcnn_convnextv2-atto_fpn_lsj-3x_coco.py',
+                    'train_dataloader = dict(dataset=dict(pipeline={{_base_.train_pipeline}}))'),
+    'user_upernet_ms.py': ('upernet/upernet_convnextv2-atto_8xb2-160k_ade20k-512x512_ms.py', ''),
 }
 
 # Run with only the installed copy on the path, in the user's folder.
@@ -27,17 +31,21 @@ import json
 import mmconvnextv2
 from mmconvnextv2.apis.model_zoo import list_configs, mim_dir
 from mmengine.config import Config
-from mmengine.registry import MODELS, DefaultScope
+from mmengine.registry import MODELS, TRANSFORMS, DefaultScope
 from mmpretrain.apis import get_model, list_models
 
 out = dict(file=mmconvnextv2.__file__, mim_dir=mim_dir(), configs=list_configs(),
            listed=list_models('*convnextv2*'),
            by_name=type(get_model('fcmae_convnextv2-atto_32xb128-800e_in1k')).__name__)
 out['inherited'] = {}
+out['pipelines'] = {}
 for name in %r:
     cfg = Config.fromfile(name)
     with DefaultScope.overwrite_default_scope(cfg.default_scope):  # as mmengine's Runner does
         out['inherited'][name] = type(MODELS.build(cfg.model)).__name__
+        if 'train_pipeline' in cfg:  # where each transform comes from
+            out['pipelines'][name] = [type(TRANSFORMS.build(t)).__module__.split('.')[0]
+                                      for t in cfg.train_dataloader.dataset.pipeline]
 print(json.dumps(out))
 """ % (sorted(USER_CONFIGS), )
 
@@ -76,7 +84,17 @@ def test_installed_from_sdist(tmp_path):
     assert out['listed'] == list_models('*convnextv2*')  # as registered from the checkout
     assert 'fcmae_convnextv2-atto_32xb128-800e_in1k' in out['listed']
     assert out['by_name'] == 'FCMAE'
-    assert out['inherited'] == {'user_fcmae.py': 'FCMAE', 'user_mask_rcnn.py': 'MaskRCNN'}
+    assert out['inherited'] == {'user_fcmae.py': 'FCMAE', 'user_mask_rcnn.py': 'MaskRCNN',
+                                'user_lsj.py': 'MaskRCNN', 'user_upernet_ms.py': 'SegTTAModel'}
+    # the same transforms as the config builds in mmdet's scope (mmpretrain has a RandomCrop
+    # of its own, and no PackDetInputs)
+    from mmengine.config import Config
+    from mmengine.registry import TRANSFORMS, DefaultScope
+    import mmdet.datasets  # noqa: F401  (registers mmdet's transforms, as a Runner would)
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', USER_CONFIGS['user_lsj.py'][0]))
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        expected = [type(TRANSFORMS.build(t)).__module__.split('.')[0] for t in cfg.train_pipeline]
+    assert out['pipelines']['user_lsj.py'] == expected and 'mmpretrain' not in expected
 
 
 def test_editable_install_reads_the_checkout():

@@ -4,21 +4,25 @@ _base_ = ['./mask-rcnn_convnextv2-tiny_fpn_1x_coco.py']
 image_size = (1024, 1024)
 model = dict(data_preprocessor=dict(
     batch_augments=[dict(type='BatchFixedSizePad', size=image_size, pad_mask=True)]))
+# mmdet's own transforms by scope: a config inheriting this one through `mmconvnextv2::`
+# (README) builds these lists in the mmconvnextv2 scope, mmpretrain's, where RandomCrop is
+# another transform; mmcv's (LoadImageFromFile, RandomResize) are found from any scope, and
+# mmengine finds a scoped name only in that scope's own registry, not in mmcv's above it
 train_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
+    dict(type='mmdet.LoadAnnotations', with_bbox=True, with_mask=True),
     dict(type='RandomResize', scale=image_size, ratio_range=(0.1, 2.0), keep_ratio=True),
-    dict(type='RandomCrop', crop_type='absolute_range', crop_size=image_size,
+    dict(type='mmdet.RandomCrop', crop_type='absolute_range', crop_size=image_size,
          recompute_bbox=True, allow_negative_crop=True),
-    dict(type='FilterAnnotations', min_gt_bbox_wh=(1e-2, 1e-2)),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackDetInputs'),
+    dict(type='mmdet.FilterAnnotations', min_gt_bbox_wh=(1e-2, 1e-2)),
+    dict(type='mmdet.RandomFlip', prob=0.5),
+    dict(type='mmdet.PackDetInputs'),
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=image_size, keep_ratio=True),
-    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
-    dict(type='PackDetInputs',
+    dict(type='mmdet.Resize', scale=image_size, keep_ratio=True),
+    dict(type='mmdet.LoadAnnotations', with_bbox=True, with_mask=True),
+    dict(type='mmdet.PackDetInputs',
          meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
 ]
 train_dataloader = dict(batch_size=2, dataset=dict(pipeline=train_pipeline))
