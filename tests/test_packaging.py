@@ -88,9 +88,9 @@ def test_installed_from_sdist(tmp_path):
                                 'user_lsj.py': 'MaskRCNN', 'user_upernet_ms.py': 'SegTTAModel'}
     # the same transforms as the config builds in mmdet's scope (mmpretrain has a RandomCrop
     # of its own, and no PackDetInputs)
+    import mmdet.datasets  # noqa: F401  (registers mmdet's transforms, as a Runner would)
     from mmengine.config import Config
     from mmengine.registry import TRANSFORMS, DefaultScope
-    import mmdet.datasets  # noqa: F401  (registers mmdet's transforms, as a Runner would)
     cfg = Config.fromfile(osp.join(ROOT, 'configs', USER_CONFIGS['user_lsj.py'][0]))
     with DefaultScope.overwrite_default_scope('mmdet'):
         expected = [type(TRANSFORMS.build(t)).__module__.split('.')[0] for t in cfg.train_pipeline]
