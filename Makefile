@@ -12,13 +12,14 @@ PYTEST_ARGS ?=
 
 install: $(STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt constraints.txt setup.py tools/install/build_mmcv.sh
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt setup.py tools/install/build_mmcv.sh tools/install/mmcv_ops.txt
 	test -x $(PY) || python3 -m venv $(VENV)
 	# torch first: mmcv's ops are compiled against it. On this machine both wheels are local.
 	$(PIPC) torch==2.14.1 torchvision==0.29.1
 	# the OpenMMLab packages and the rest (none of them pulls mmcv in: it is built next)
 	$(PIPC) -r requirements.txt -r requirements-dev.txt
-	# mmcv 2.1.0 with its compiled ops (RoIAlign, nms), built once and cached; see the script
+	# mmcv 2.1.0 with the compiled ops we use (tools/install/mmcv_ops.txt: RoIAlign, nms), built
+	# once and cached; MMCV_OPS=all compiles all of them (~15 min more); see the script
 	$(PIPC) "setuptools>=77,<81" wheel
 	bash tools/install/build_mmcv.sh $(PY)
 	$(PIPC) --no-deps --no-build-isolation -e .
