@@ -68,7 +68,7 @@ def write_coco2017(root: str, num_train: int = 2, num_val: int = 2, size: int = 
     :data:`COCO_SHAPE_NAMES`. Returns ``root``."""
     from mmdet.datasets import CocoDataset
 
-    from mmconvnextv2.datasets.demo_data import _segmentation
+    from mmconvnextv2.datasets.demo_data import coco_annotation
     names = CocoDataset.METAINFO['classes']
     categories = [dict(id=i, name=n, supercategory='object') for i, n in zip(COCO_IDS, names)]
     shape_ids = [COCO_IDS[names.index(n)] for n in COCO_SHAPE_NAMES]
@@ -81,16 +81,10 @@ def write_coco2017(root: str, num_train: int = 2, num_val: int = 2, size: int = 
             _save(os.path.join(root, split, name), img)
             images.append(dict(id=image_id, file_name=name, height=size, width=size))
             for o in objects:
-                segmentation = _segmentation(o['mask'])
-                if segmentation is None:
-                    continue
-                ys, xs = np.nonzero(o['mask'])
-                x0, y0, x1, y1 = xs.min(), ys.min(), xs.max() + 1, ys.max() + 1
-                annotations.append(dict(
-                    id=len(annotations) + 1, image_id=image_id,
-                    category_id=shape_ids[o['cls']], segmentation=segmentation,
-                    area=float(o['mask'].sum()),
-                    bbox=[float(x0), float(y0), float(x1 - x0), float(y1 - y0)], iscrowd=0))
+                annotation = coco_annotation(o['mask'], len(annotations) + 1, image_id,
+                                             shape_ids[o['cls']])
+                if annotation is not None:
+                    annotations.append(annotation)
         with open(os.path.join(root, 'annotations', f'instances_{split}.json'), 'w') as f:
             json.dump(dict(images=images, annotations=annotations, categories=categories), f)
     return root

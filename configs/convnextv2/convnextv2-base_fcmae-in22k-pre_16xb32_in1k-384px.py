@@ -3,14 +3,10 @@
 # crops; test: the whole image resized to 384 x 384, no crop, as the tiny 384-px config.
 _base_ = ['./convnextv2-base_fcmae-in22k-pre_16xb32_in1k.py']
 
+import mmconvnextv2.datasets.resolution as _resolution  # noqa: E402
+
 img_size = 384
-train_pipeline = [dict(step, scale=img_size) if step.type == 'RandomResizedCrop' else step
-                  for step in _base_.train_pipeline]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=img_size, backend='pillow', interpolation='bicubic'),
-    dict(type='PackInputs'),
-]
+train_pipeline, test_pipeline = _resolution.at_resolution(_base_.train_pipeline, img_size)
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader

@@ -17,7 +17,7 @@ occlude earlier ones) on colour gradients, plain or noisy.
 """
 import json
 import os
-from typing import Dict
+from typing import Dict, Optional
 
 import numpy as np
 
@@ -112,6 +112,20 @@ def _segmentation(mask: np.ndarray):
     return polygons or None
 
 
+def coco_annotation(mask: np.ndarray, ann_id: int, image_id: int,
+                    category_id: int) -> Optional[dict]:
+    """The COCO annotation (polygons, area, xywh box) of one object's ``mask``; None when the
+    mask gives no polygon."""
+    segmentation = _segmentation(mask)
+    if segmentation is None:
+        return None
+    ys, xs = np.nonzero(mask)
+    x0, y0, x1, y1 = xs.min(), ys.min(), xs.max() + 1, ys.max() + 1
+    return dict(id=ann_id, image_id=image_id, category_id=category_id,
+                segmentation=segmentation, area=float(mask.sum()),
+                bbox=[float(x0), float(y0), float(x1 - x0), float(y1 - y0)], iscrowd=0)
+
+
 def _streams(seed: int):
     """Independent random streams for the train, val and unlabeled images, so that each set
     is the same whatever the sizes of the others."""
@@ -160,15 +174,11 @@ def make_demo_data(root: str, num_train: int = 64, num_val: int = 16, size: int 
             images.append(dict(id=i + 1, file_name=name + '.jpg', height=size, width=size))
             label = np.zeros((size, size), np.uint8)
             for o in objects:
-                segmentation = _segmentation(o['mask'])
-                if segmentation is None:
+                annotation = coco_annotation(o['mask'], len(annotations) + 1, i + 1,
+                                             o['cls'] + 1)
+                if annotation is None:
                     continue
-                ys, xs = np.nonzero(o['mask'])
-                x0, y0, x1, y1 = xs.min(), ys.min(), xs.max() + 1, ys.max() + 1
-                annotations.append(dict(
-                    id=len(annotations) + 1, image_id=i + 1, category_id=o['cls'] + 1,
-                    segmentation=segmentation, area=float(o['mask'].sum()),
-                    bbox=[float(x0), float(y0), float(x1 - x0), float(y1 - y0)], iscrowd=0))
+                annotations.append(annotation)
                 label[o['mask']] = o['cls'] + 1
             _save(os.path.join(out['ade'], 'images', ade_split, name + '.jpg'), img)
             _save(os.path.join(out['ade'], 'annotations', ade_split, name + '.png'), label)
