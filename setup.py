@@ -1,3 +1,4 @@
+import os
 import os.path as osp
 import shutil
 
@@ -34,6 +35,30 @@ class BuildPy(build_py):
                 self.copy_file(name, target)
 
 
+def ext_modules():
+    """The compiled CPU operators (mmconvnextv2/ops/csrc -> ``mmconvnextv2._ext``) and the
+    ``build_ext`` that compiles them against the installed torch.
+
+    Optional: they are built where torch is importable at build time (``make install`` passes
+    ``--no-build-isolation``) and ``MMCONVNEXTV2_WITH_OPS`` is not ``0``; elsewhere the package
+    installs without them and runs its pure-PyTorch paths (``mmconvnextv2.ops.ops_available``).
+    """
+    if os.environ.get('MMCONVNEXTV2_WITH_OPS', '1') == '0':
+        return [], {}
+    try:
+        from torch.utils.cpp_extension import BuildExtension, CppExtension
+    except ImportError:
+        return [], {}
+    ext = CppExtension(
+        'mmconvnextv2._ext', ['mmconvnextv2/ops/csrc/sparse_dwconv.cpp'],
+        # OpenMP for at::parallel_for; the kernels pick AVX2+FMA or baseline code at load time
+        extra_compile_args=['-O3', '-ffp-contract=fast', '-fopenmp'], extra_link_args=['-fopenmp'])
+    return [ext], {'build_ext': BuildExtension}
+
+
+EXT_MODULES, EXT_CMDCLASS = ext_modules()
+
+
 def readme():
     with open('README.md', encoding='utf-8') as f:
         return f.read()
@@ -58,7 +83,8 @@ setup(
     long_description=readme(),
     long_description_content_type='text/markdown',
     packages=find_packages(include=['mmconvnextv2', 'mmconvnextv2.*']),
-    cmdclass={'build_py': BuildPy},
+    ext_modules=EXT_MODULES,
+    cmdclass={'build_py': BuildPy, **EXT_CMDCLASS},
     python_requires='>=3.8',
     # torch, torchvision and mmcv (with compiled ops) come first, from `make install`
     install_requires=requirements(),

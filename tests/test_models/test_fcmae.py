@@ -10,7 +10,7 @@ from tests.helpers import randomize_
 
 
 def available_backends():
-    out = ['gather', 'masked_dense']
+    out = ['gather', 'gather_dense_conv', 'masked_dense']
     try:
         import MinkowskiEngine  # noqa: F401
         out.append('minkowski')
@@ -40,7 +40,7 @@ def build_fcmae(arch='atto', backend='gather', decoder_type='convnext', in_chann
 
 
 def test_minkowski_is_a_known_backend():
-    assert set(SPARSE_BACKENDS) == {'gather', 'masked_dense', 'minkowski'}
+    assert set(SPARSE_BACKENDS) == {'gather', 'gather_dense_conv', 'masked_dense', 'minkowski'}
 
 
 @pytest.mark.parametrize('ratio, grid', [(0.6, (7, 7)), (0.75, (4, 6)), (0.5, (2, 2)),

@@ -1,9 +1,10 @@
 """Sparse-execution backends of the ConvNeXt V2 encoder (see :mod:`.base`)."""
 import torch
 
-from .base import DenseExecution, GatherBackend, MaskedDenseBackend, SparseBackend
+from .base import (DenseExecution, GatherBackend, GatherDenseConvBackend, MaskedDenseBackend,
+                   SparseBackend)
 
-SPARSE_BACKENDS = ('gather', 'masked_dense', 'minkowski')
+SPARSE_BACKENDS = ('gather', 'gather_dense_conv', 'masked_dense', 'minkowski')
 
 
 # Under torch.compile this runs eagerly: which positions are visible is data (their number
@@ -18,6 +19,8 @@ def build_sparse_backend(name: str, mask, stem_stride: int, image_size,
     """
     if name == 'gather':
         cls = GatherBackend
+    elif name == 'gather_dense_conv':
+        cls = GatherDenseConvBackend
     elif name == 'masked_dense':
         cls = MaskedDenseBackend
     elif name == 'minkowski':
@@ -27,5 +30,6 @@ def build_sparse_backend(name: str, mask, stem_stride: int, image_size,
     return cls(mask, stem_stride, image_size, num_stages)
 
 
-__all__ = ['SparseBackend', 'DenseExecution', 'GatherBackend', 'MaskedDenseBackend',
+__all__ = ['SparseBackend', 'DenseExecution', 'GatherBackend', 'GatherDenseConvBackend',
+           'MaskedDenseBackend',
            'SPARSE_BACKENDS', 'build_sparse_backend']

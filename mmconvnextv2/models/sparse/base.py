@@ -20,6 +20,8 @@ from typing import Callable, List, Optional
 import torch
 from torch import nn
 
+from ...ops import neighbour_table, sparse_depthwise_conv, sparse_dwconv_applies
+
 PointwiseFn = Callable[[torch.Tensor, Optional[torch.Tensor]], torch.Tensor]
 
 
@@ -177,21 +179,31 @@ class _ScatterRows(torch.autograd.Function):
 
 
 class GatherBackend(SparseBackend):
-    """Pointwise work on the visible positions only.
+    """Work on the visible positions only.
 
     The representation is ``(N, L, C)``: the features of the ``L`` visible positions of each
     sample, in row-major order. LayerNorm, the MLP and GRN run on these tokens alone (with 60%
-    of the patches masked, 40% of the dense work); a convolution scatters the tokens into a
-    zero map, runs densely, and gathers the visible outputs back. The map is channels-last,
-    so that scatter and gather move whole rows of ``C`` channels (``index_copy`` and
-    ``index_select`` on an ``(N*H*W, C)`` view: on a CPU 10x faster than ``scatter`` and
-    ``gather`` along the positions of an ``(N, H*W, C)`` tensor).
+    of the patches masked, 40% of the dense work); so do the k x k / k downsampling
+    convolutions (a linear layer over each output's block of tokens).
+
+    The 7x7 depthwise convolution runs on the tokens too, through the compiled CPU operator
+    :func:`mmconvnextv2.ops.sparse_depthwise_conv` (a neighbour table per stage: each visible
+    position reads its visible neighbours, nothing is computed at masked positions). Where
+    that does not apply (the operators are not built, a GPU, bf16, another kind of
+    convolution) a convolution scatters the tokens into a zero map, runs densely, and gathers
+    the visible outputs back. The map is channels-last, so that scatter and gather move whole
+    rows of ``C`` channels (``index_copy`` and ``index_select`` on an ``(N*H*W, C)`` view: on
+    a CPU 10x faster than ``scatter`` and ``gather`` along the positions of an
+    ``(N, H*W, C)`` tensor). Both give the same outputs and gradients (tested).
     """
 
     name = 'gather'
+    #: whether a depthwise convolution uses the compiled sparse operator where it applies
+    sparse_dwconv = True
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self._neighbours = {}  # (stage, kernel size) -> (N * L, k * k) neighbour table
         # index[i]: (N, L_i) flat positions of the visible pixels of each sample at stage i;
         # rows[i]: (N * L_i,) their rows in the (N*H_i*W_i, C) map
         self.index, self.rows = [], []
@@ -220,6 +232,14 @@ class GatherBackend(SparseBackend):
         return fn(x, None)
 
     def spatial(self, conv, x):
+        if self.sparse_dwconv and sparse_dwconv_applies(conv, x):
+            N, L, C = x.shape
+            key = (self.stage, conv.kernel_size[0])
+            if key not in self._neighbours:
+                self._neighbours[key] = neighbour_table(self.visible[self.stage],
+                                                        self.rows[self.stage], key[1])
+            y = sparse_depthwise_conv(x.reshape(N * L, C), self._neighbours[key], conv)
+            return y.view(N, L, C)
         return self._gather(conv(self.dense(x)))
 
     def downsample(self, conv, x):
@@ -266,3 +286,13 @@ class GatherBackend(SparseBackend):
         dw = torch.arange(k, device=rows.device).repeat(k)
         src = (n[:, None] * (H * W) + (h[:, None] + dh) * W + (w[:, None] + dw))
         return token_of[src]
+
+
+class GatherDenseConvBackend(GatherBackend):
+    """The gather backend in pure PyTorch: every same-resolution convolution scatters the
+    tokens into a zero map, runs densely and gathers the visible outputs (what ``'gather'``
+    does where the compiled operator does not apply). The reference for the operator and for
+    the benchmark."""
+
+    name = 'gather_dense_conv'
+    sparse_dwconv = False
