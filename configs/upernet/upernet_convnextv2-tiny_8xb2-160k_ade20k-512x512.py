@@ -31,7 +31,7 @@ model = dict(
 optim_wrapper = dict(
     _delete_=True,
     type='OptimWrapper',
-    optimizer=dict(type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=0.05),
+    optimizer=dict(type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=0.05, fused=True),
     constructor='ConvNeXtV2LayerDecayConstructor',
     paramwise_cfg=dict(layer_decay_rate=0.9, decay_type='single'),
 )

@@ -3,7 +3,10 @@
 # 4096, 40 warm-up epochs, then cosine decay; 800 epochs.
 optim_wrapper = dict(
     type='OptimWrapper',
-    optimizer=dict(type='AdamW', lr=1.5e-4 * 4096 / 256, betas=(0.9, 0.95), weight_decay=0.05),
+    # fused: one kernel for all parameters (on a CPU 42 ms per tiny step against 178 ms for
+    # torch's per-tensor loop; README, Performance)
+    optimizer=dict(type='AdamW', lr=1.5e-4 * 4096 / 256, betas=(0.9, 0.95), weight_decay=0.05,
+                   fused=True),
     paramwise_cfg=dict(
         norm_decay_mult=0.0,
         bias_decay_mult=0.0,

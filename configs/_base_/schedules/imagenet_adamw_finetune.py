@@ -2,7 +2,8 @@
 # cosine decay after a linear warm-up, layer-wise lr decay, and no weight decay on norms,
 # biases and GRN gamma/beta (mmconvnextv2.engine.ConvNeXtV2LayerDecayConstructor).
 optim_wrapper = dict(
-    optimizer=dict(type='AdamW', lr=8e-4 * 1024 / 256, weight_decay=0.05, betas=(0.9, 0.999)),
+    optimizer=dict(type='AdamW', lr=8e-4 * 1024 / 256, weight_decay=0.05, betas=(0.9, 0.999),
+                   fused=True),
     constructor='ConvNeXtV2LayerDecayConstructor',
     paramwise_cfg=dict(layer_decay_rate=0.9, decay_type='single'),
 )
