@@ -23,26 +23,41 @@ KINDS = ('stem', 'depthwise conv', 'scatter/gather/masking', 'LayerNorm', 'Linea
          'GRN', 'residual + drop path', 'downsampling', 'encoder outputs', 'decoder', 'loss',
          'optimizer', 'other')
 # the kind of each sparse-backend method's own work (what no module label inside claims)
+# operators whose kind their name says, wherever they run
+OPERATOR_KINDS = {'mmconvnextv2::sparse_dwconv': 'depthwise conv',
+                  'mmconvnextv2::sparse_dwconv_weight_grad': 'depthwise conv'}
 BACKEND_METHODS = dict(enter='scatter/gather/masking', pointwise='scatter/gather/masking',
                        spatial='scatter/gather/masking', dense='scatter/gather/masking',
                        downsample='downsampling')
 
 
+class _Unlabel:
+    """Removes the label :func:`_label_module` put on a module."""
+
+    def __init__(self, module: nn.Module):
+        self.module = module
+
+    def remove(self):
+        self.module.__dict__.pop('forward', None)
+
+
 def _label_module(module: nn.Module, kind: str) -> List:
-    """Forward hooks that open a ``record_function`` scope named ``kind`` around
-    ``module``'s forward."""
-    scopes = []
+    """Open a ``record_function`` scope named ``kind`` around ``module``'s forward.
 
-    def pre(mod, args):
-        scope = record_function(PREFIX + kind)
-        scope.__enter__()
-        scopes.append(scope)
+    The instance's ``forward`` is wrapped rather than hooked: the gather backend bypasses the
+    forward of a convolution without hooks (the sparse depthwise operator, the blockwise
+    downsampling), and a hook would make the profiled step take the dense path instead.
+    Work that bypasses the forward is labelled by its backend method (and the sparse
+    depthwise operator by its name, :data:`OPERATOR_KINDS`).
+    """
+    forward = module.forward
 
-    def post(mod, args, out):
-        scopes.pop().__exit__(None, None, None)
+    def labelled_forward(*args, **kwargs):
+        with record_function(PREFIX + kind):
+            return forward(*args, **kwargs)
 
-    return [module.register_forward_pre_hook(pre),
-            module.register_forward_hook(post, always_call=True)]
+    module.forward = labelled_forward
+    return [_Unlabel(module)]
 
 
 @contextmanager
@@ -95,19 +110,23 @@ def _label_modules(model: nn.Module, handles: List) -> None:
 
 def _kind_of(event, parents: Dict) -> Tuple[str, bool]:
     """(kind, is_backward) of an event, from its nearest labelled ancestor; accumulating
-    ``.grad`` (autograd's AccumulateGrad) is the optimizer's side of backward."""
-    e = event
+    ``.grad`` (autograd's AccumulateGrad) is the optimizer's side of backward. An operator
+    of :data:`OPERATOR_KINDS` on the way up names the kind; the rest of the way says whether
+    it ran in backward."""
+    e, named = event, None
     while e is not None:
+        if named is None and e.name in OPERATOR_KINDS:
+            named = OPERATOR_KINDS[e.name]
         if e.name.startswith(PREFIX):
-            return e.name[len(PREFIX):], False
+            return named or e.name[len(PREFIX):], False
         if e.name.startswith('Optimizer.'):
             return 'optimizer', False
         if e.name.startswith('autograd::engine::evaluate_function'):
             if 'AccumulateGrad' in e.name:
                 return 'optimizer', True
-            return parents.get(e.sequence_nr, 'other'), True
+            return named or parents.get(e.sequence_nr, 'other'), True
         e = e.cpu_parent
-    return 'other', False
+    return named or 'other', False
 
 
 def attribute(events, device: str = 'cpu') -> Dict[str, Dict[str, float]]:
