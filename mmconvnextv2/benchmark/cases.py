@@ -336,5 +336,53 @@ def segmentor_cases(**kwargs) -> Dict[str, Case]:
     return downstream_cases('segmentor', **kwargs)
 
 
+def dwconv_cases(arch: str = 'tiny', size: int = 224, batch: int = 8,
+                 ratios: Sequence[float] = (0.6, 0.75), device: str = 'cpu', dtype: str = 'fp32',
+                 seed: int = 0) -> Dict[str, Case]:
+    """The 7x7 depthwise convolution of each stage on the visible tokens, forward and
+    backward: the gather backend's two ways, ``dense map`` (scatter into a zero map, the dense
+    convolution, gather: ``gather_dense_conv``) and ``sparse operator`` (``gather``). The
+    operator's neighbour table is built on the first call and kept, as a forward builds it once
+    per stage for all of the stage's blocks (the FCMAE suite times it as part of the step)."""
+    from ..models import ConvNeXtV2, random_patch_mask
+    from ..models.sparse import build_sparse_backend
+    from ..ops import ops_available, ops_import_error
+    if not ops_available():
+        raise RuntimeError(f'the dwconv suite needs mmconvnextv2._ext ({ops_import_error()}); '
+                           f'run `make install`')
+    if dtype != 'fp32':
+        raise ValueError('the dwconv suite compares fp32 operators (the sparse one has no bf16)')
+    g = torch.Generator().manual_seed(seed)
+    channels = ConvNeXtV2.arch_settings[arch]['channels']
+    grid = size // 32
+    cases = {}
+    for ratio in ratios:
+        if ratio == 0:
+            continue
+        mask = random_patch_mask(batch, grid, grid, ratio, generator=g).to(device)
+        for stage, C in enumerate(channels):
+            conv = torch.nn.Conv2d(C, C, 7, padding=3, groups=C).to(device)
+            H = size // 4 // 2**stage
+            dense = torch.randn(batch, C, H, H, generator=g).to(device)
+            grad = None
+            for name in ('gather_dense_conv', 'gather'):  # the same tokens and gradient
+                backend = build_sparse_backend(name, mask, 4, (size, size), len(channels))
+                backend.stage = stage
+                x = backend.enter(dense).detach().requires_grad_(True)
+                grad = torch.randn(x.shape, generator=g).to(device) if grad is None else grad
+
+                def step(backend=backend, x=x, conv=conv, grad=grad):
+                    y = backend.spatial(conv, x)
+                    y.backward(grad)
+                    return y.detach()
+
+                step.tokens = x
+                label = 'sparse operator' if name == 'gather' else 'dense map'
+                cases[f'{label}@{ratio}/{stage}'] = (
+                    f'depthwise conv fwd+bwd, stage {stage} ({H}x{H}x{C}), mask {ratio}', label,
+                    step)
+    return cases
+
+
 SUITES = dict(backbone=backbone_cases, fcmae=fcmae_cases, decoder=decoder_cases,
-              detector=detector_cases, segmentor=segmentor_cases)
+              detector=detector_cases, segmentor=segmentor_cases, dwconv=dwconv_cases)

@@ -77,3 +77,24 @@ def test_profile_attributes_the_whole_step(backend):
     other = table.get('other', dict(forward=0., backward=0.))
     assert other['forward'] + other['backward'] < 0.05 * total
     assert '| depthwise conv |' in profile_table({backend: table})
+
+
+def test_dwconv_contenders_compute_the_same():
+    """The dwconv suite's two contenders per stage run the same convolution on the same
+    tokens with the same upstream gradient: equal outputs and input gradients."""
+    from mmconvnextv2.ops import ops_available
+    if not ops_available():
+        pytest.skip('mmconvnextv2._ext not built')
+    from mmconvnextv2.benchmark.cases import dwconv_cases
+    cases = dwconv_cases('atto', size=64, batch=2, ratios=(0.5, ))
+    assert len(cases) == 8
+    for stage in range(4):
+        outs, grads = [], []
+        for label in ('dense map', 'sparse operator'):
+            step = cases[f'{label}@0.5/{stage}'][2]
+            step.tokens.grad = None
+            outs.append(step())
+            grads.append(step.tokens.grad)
+        assert outs[0].abs().sum() > 0 and grads[0].abs().sum() > 0
+        torch.testing.assert_close(outs[1], outs[0], rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(grads[1], grads[0], rtol=1e-5, atol=1e-5)

@@ -5,6 +5,7 @@
     python tools/analysis/benchmark.py --suite backbone --arch atto tiny --maps
     python tools/analysis/benchmark.py --suite detector segmentor --arch atto tiny
     python tools/analysis/benchmark.py --suite detector --arch base --with-cp --rounds 3
+    python tools/analysis/benchmark.py --suite dwconv --arch tiny --ratios 0.6 0.75
 
 Prints a Markdown table (times, images/s, peak memory, ratio to the reference) and writes
 JSON with every round's time. Speed is never asserted in tests; this tool is where the
@@ -79,6 +80,8 @@ def main(argv=None):
                               compile=args.compile)
             elif suite in ('detector', 'segmentor'):
                 common.update(with_cp=args.with_cp)
+            elif suite == 'dwconv':
+                common.update(ratios=args.ratios)
             cases = SUITES[suite](**common)
             times = interleave({k: c[2] for k, c in cases.items()}, args.rounds, args.warmup,
                                args.device)
@@ -95,13 +98,15 @@ def main(argv=None):
             return 'timm'
         if 'by decoder' in r.group:
             return 'unet'
+        if 'depthwise conv' in r.group:
+            return 'dense map'
         return 'masked_dense'
 
     print(f'device {args.device}, {torch.get_num_threads()} threads, {args.dtype}, '
           f'batch {args.batch}, {args.size}px, channels_last={args.channels_last}, '
           f'compile={args.compile}; time ratio = time / time of '
           f'timm (backbone), masked_dense (fcmae), unet (decoder), mmpretrain (detector, '
-          f'segmentor)')
+          f'segmentor), dense map (dwconv)')
     print(markdown_table(results, baseline))
     summary = summarize(results)
     shares = backbone_shares(results)
