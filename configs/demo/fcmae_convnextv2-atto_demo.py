@@ -16,8 +16,9 @@ train_dataloader = dict(
     dataset=dict(data_root=data_root, data_prefix='', pipeline=train_pipeline))
 max_iters = 600
 train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=max_iters)
-# foreach: AdamW's multi-tensor update (not the base recipe's fused kernel: the demo's
-# measured table was taken with foreach, and the two round differently) (measured on the Mask R-CNN demo step: -5 %)
+# foreach: AdamW's multi-tensor update (measured on the Mask R-CNN demo step: -5 %);
+# not the recipes' fused kernel, which rounds differently: the demo's table (README) was
+# measured with foreach
 optim_wrapper = dict(optimizer=dict(lr=1.5e-3, foreach=True, fused=False))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=50),

@@ -62,8 +62,9 @@ param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=50),
     dict(type='CosineAnnealingLR', by_epoch=False, begin=50, end=max_iters),
 ]
-# foreach: AdamW's multi-tensor update (not the base recipe's fused kernel: the demo's
-# measured table was taken with foreach, and the two round differently) (a Mask R-CNN step here: 0.73 s instead of 0.76 s)
+# foreach: AdamW's multi-tensor update (a Mask R-CNN step here: 0.73 s instead of 0.76 s);
+# not the recipes' fused kernel, which rounds differently: the demo's table (README) was
+# measured with foreach
 optim_wrapper = dict(optimizer=dict(lr=8e-4, foreach=True, fused=False))
 default_hooks = dict(checkpoint=dict(by_epoch=False, interval=max_iters),
                      logger=dict(interval=20))

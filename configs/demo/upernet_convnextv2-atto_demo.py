@@ -42,8 +42,9 @@ param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=50),
     dict(type='PolyLR', power=1.0, eta_min=0.0, by_epoch=False, begin=50, end=max_iters),
 ]
-# foreach: AdamW's multi-tensor update (not the base recipe's fused kernel: the demo's
-# measured table was taken with foreach, and the two round differently) (measured on the Mask R-CNN demo step: -5 %)
+# foreach: AdamW's multi-tensor update (measured on the Mask R-CNN demo step: -5 %);
+# not the recipes' fused kernel, which rounds differently: the demo's table (README) was
+# measured with foreach
 optim_wrapper = dict(optimizer=dict(lr=4e-4, foreach=True, fused=False))
 default_hooks = dict(checkpoint=dict(by_epoch=False, interval=max_iters),
                      logger=dict(interval=20))

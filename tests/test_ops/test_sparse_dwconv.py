@@ -5,8 +5,13 @@ from torch import nn
 
 from mmconvnextv2.models import random_patch_mask
 from mmconvnextv2.models.sparse import build_sparse_backend
-from mmconvnextv2.ops import (neighbour_table, ops_available, ops_import_error,
-                              sparse_depthwise_conv, sparse_dwconv_applies)
+from mmconvnextv2.ops import (
+    neighbour_table,
+    ops_available,
+    ops_import_error,
+    sparse_depthwise_conv,
+    sparse_dwconv_applies,
+)
 
 pytestmark = pytest.mark.skipif(not ops_available(),
                                 reason=f'mmconvnextv2._ext not built: {ops_import_error()}')

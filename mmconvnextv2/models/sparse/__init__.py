@@ -1,8 +1,13 @@
 """Sparse-execution backends of the ConvNeXt V2 encoder (see :mod:`.base`)."""
 import torch
 
-from .base import (DenseExecution, GatherBackend, GatherDenseConvBackend, MaskedDenseBackend,
-                   SparseBackend)
+from .base import (
+    DenseExecution,
+    GatherBackend,
+    GatherDenseConvBackend,
+    MaskedDenseBackend,
+    SparseBackend,
+)
 
 SPARSE_BACKENDS = ('gather', 'gather_dense_conv', 'masked_dense', 'minkowski')
 
